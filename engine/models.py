@@ -180,6 +180,9 @@ class Instance(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     current_step: Mapped[str | None] = mapped_column(String(300), nullable=True)
     data_summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)  # head of the audit chain: detects tail deletion
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+    next_timer_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version_id}

@@ -2,11 +2,11 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 19:14:31.522901
+Create Date: 2026-11-30 19:18:43.502181
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.models
+import engine.models  # noqa: F401
 
 
 revision = '0001'
@@ -156,6 +156,9 @@ def upgrade() -> None:
     sa.Column('error_message', sa.Text(), nullable=True),
     sa.Column('current_step', sa.String(length=300), nullable=True),
     sa.Column('data_summary', sa.JSON(), nullable=False),
+    sa.Column('audit_seq', sa.Integer(), nullable=False),
+    sa.Column('audit_head', sa.String(length=64), nullable=False),
+    sa.Column('next_timer_at', engine.models.AwareDateTime(timezone=True), nullable=True),
     sa.Column('version_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['definitions.id'], ),
     sa.ForeignKeyConstraint(['force_code'], ['forces.code'], ),

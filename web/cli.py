@@ -1,0 +1,201 @@
+"""The ``muster`` command line: database, forces, users, deployment, seeding, audit, serving.
+
+A user's mistake gets one clear line and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from engine import org
+from engine.artefacts import collect_files, format_problem
+from engine.catalog import COMMON, list_definitions
+from engine.db import database_url, make_engine, make_session_factory, unit_of_work
+from engine.deploy import deploy as deploy_files
+from engine.errors import DefinitionError, MusterError
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = make_engine(database_url())
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _guard(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn engine errors into one clear line and exit code 1."""
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except DefinitionError as exc:
+            problems = exc.details or []
+            click.echo(f"error: {len(problems) or 1} problem(s); nothing was deployed:", err=True)
+            for p in problems or [{"file": "", "message": exc.message}]:
+                click.echo(f"  {format_problem(p)}", err=True)
+            sys.exit(1)
+        except MusterError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), err=True)
+            sys.exit(1)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Muster: workflow and case management for police back-office shared services."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@_guard
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from engine.schema import upgrade
+
+    url = database_url()
+    upgrade(url)
+    click.echo(f"database is up to date ({url.split('@')[-1]})")
+
+
+@main.group()
+def forces() -> None:
+    """Forces, regions and the shared service."""
+
+
+@forces.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Full name, e.g. 'Cheshire Constabulary'.")
+@click.option("--parent", default=None, help="Parent force or shared service code.")
+@_guard
+def forces_add(code: str, name: str, parent: str | None) -> None:
+    """Add a force."""
+    with _session() as s:
+        f = org.add_force(s, code, name, parent=parent)
+    click.echo(f"added force {f.code} ({f.name})" + (f", parent {parent}" if parent else ""))
+
+
+@main.group()
+def users() -> None:
+    """People who sign in."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--force", "force_code", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--roles", default="employee", help="Comma-separated role names.")
+@click.option("--manager", default=None, help="Username of the line manager.")
+@click.option("--email", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@_guard
+def users_add(username: str, force_code: str, full_name: str, roles: str, manager: str | None,
+              email: str | None, password_stdin: bool) -> None:
+    """Add a user."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    with _session() as s:
+        u = org.add_user(s, username, force_code, full_name, roles=role_list, manager=manager, password=password,
+                         email=email)
+    click.echo(f"added user {u.username} in {u.force_code} with roles {', '.join(role_list)}")
+
+
+@main.command()
+@click.option("--force", "force_code", default=None, help="Deploy into this force's scope instead of common.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_guard
+def deploy(force_code: str | None, paths: tuple[Path, ...]) -> None:
+    """Validate and deploy BPMN, DMN and form files (files or folders)."""
+    files = collect_files(list(paths))
+    with _session() as s:
+        items = deploy_files(s, files, force_code or COMMON, deployed_by="cli")
+    for i in items:
+        click.echo(f"{i.status:9} {i.kind:8} {i.key:40} {i.scope:8} v{i.version}")
+
+
+@main.command()
+@_guard
+def definitions() -> None:
+    """List deployed definitions."""
+    with _session() as s:
+        rows = list_definitions(s)
+        click.echo(f"{'kind':8} {'id':40} {'scope':8} {'ver':>4}  {'hash':12}  deployed at")
+        for d in rows:
+            click.echo(f"{d.kind:8} {d.key:40} {d.scope:8} {d.version:>4}  {d.content_hash[:12]}  "
+                       f"{d.deployed_at:%Y-%m-%d %H:%M:%S}")
+
+
+@main.command("seed-demo")
+@_guard
+def seed_demo() -> None:
+    """Load the demo forces, org units, users (fictional) and all definitions in the repository."""
+    from engine.schema import upgrade
+    from engine.seed import DEMO_PASSWORD, seed_demo as run_seed
+
+    upgrade(database_url())
+    with _session() as s:
+        report = run_seed(s, REPO)
+    new = sum(1 for d in report.deployed if d.status == "new")
+    click.echo(f"seeded {report.forces} forces, {report.org_units} org units, {report.users} users; "
+               f"{new} definitions deployed, {len(report.deployed) - new} unchanged")
+    click.echo(f"demo password for every user: {DEMO_PASSWORD}")
+
+
+@main.group()
+def audit() -> None:
+    """Audit trail."""
+
+
+@audit.command("verify")
+@click.argument("instance_id", required=False, type=int)
+@_guard
+def audit_verify(instance_id: int | None) -> None:
+    """Check the audit hash chains (all instances, or one)."""
+    from engine.audit import verify
+
+    with _session() as s:
+        problems = verify(s, instance_id)
+    if problems:
+        for p in problems:
+            click.echo(f"TAMPERED instance {p.instance_id} event {p.seq}: {p.message}", err=True)
+        sys.exit(1)
+    click.echo("audit trail intact" + (f" for instance {instance_id}" if instance_id else ""))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@_guard
+def run(host: str, port: int, threads: int) -> None:
+    """Serve Muster with a production WSGI server (waitress)."""
+    from waitress import serve
+
+    from web import create_app
+
+    app = create_app()
+    click.echo(f"Muster is serving on http://{host}:{port}/")
+    serve(app, host=host, port=port, threads=threads, ident="muster")
+
+
+if __name__ == "__main__":
+    main()
