@@ -1,0 +1,58 @@
+"""Who may administer what: platform administrators everything, force managers their own forces.
+
+Pure rules over the acting user; the web and API layers call them before the org use cases."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..errors import NotAllowedError, NotFoundError
+from ..models import Force, User
+from .forces import list_forces
+from .grants import KNOWN_ROLES, forces_where, is_platform_admin
+
+ADMIN_ROLES = frozenset({"platform_admin", "force_manager"})
+
+
+def is_administrator(actor: User) -> bool:
+    """True when ``actor`` may use the admin pages at all."""
+    return is_platform_admin(actor) or bool(forces_where(actor, "force_manager"))
+
+
+def can_administer(actor: User, force: str) -> bool:
+    """True when ``actor`` may manage the users, roles and units of ``force``."""
+    return is_platform_admin(actor) or force in forces_where(actor, "force_manager")
+
+
+def administered_forces(session: Session, actor: User) -> list[Force]:
+    """The forces ``actor`` may manage, ordered by code."""
+    return [force for force in list_forces(session) if can_administer(actor, force.code)]
+
+
+def assignable_roles(actor: User, force: str) -> frozenset[str]:
+    """The roles ``actor`` may grant or revoke in ``force`` (only a platform admin makes platform admins)."""
+    if is_platform_admin(actor):
+        return KNOWN_ROLES
+    if can_administer(actor, force):
+        return KNOWN_ROLES - {"platform_admin"}
+    return frozenset()
+
+
+def check_can_administer(actor: User, force: str) -> None:
+    """NotFoundError (never a hint that it exists) unless ``actor`` may manage ``force``."""
+    if not can_administer(actor, force):
+        raise NotFoundError(f"There is no force {force!r}.")
+
+
+def check_can_manage_user(actor: User, target: User) -> None:
+    """Refuse changes to ``target`` by ``actor``: NotFoundError outside their forces, NotAllowedError
+    when a force manager touches a platform administrator."""
+    check_can_administer(actor, target.force_code)
+    if is_platform_admin(target) and not is_platform_admin(actor):
+        raise NotAllowedError("Only a platform administrator can change a platform administrator's account.")
+
+
+def check_can_grant(actor: User, role: str, force: str) -> None:
+    """Refuse granting or revoking ``role`` in ``force`` unless ``actor`` may."""
+    check_can_administer(actor, force)
+    if role not in assignable_roles(actor, force):
+        raise NotAllowedError(f"You cannot grant or remove the role {role}.")
