@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, catalog, runtime
-from .calendar import add_working_days, utcnow
+from .calendar import add_working_days, to_date, utcnow
 from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError, WorkflowRunError
 from .forms import validate_data
 from .models import OPEN_STATUSES, Instance, Job, User, WorkItem
@@ -162,7 +162,7 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
 def due_at(props: dict[str, str], now: dt.datetime) -> dt.datetime | None:
     """A work item's deadline from its task properties (working days end at 17:00 UK time)."""
     if props.get("dueInWorkingDays", "").isdigit():
-        day = add_working_days(now.astimezone(LONDON).date(), int(props["dueInWorkingDays"]))
+        day = to_date(add_working_days(now.astimezone(LONDON).date(), int(props["dueInWorkingDays"])))
         return dt.datetime.combine(day, dt.time(17, 0), LONDON).astimezone(dt.timezone.utc)
     if props.get("dueIn"):
         from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition

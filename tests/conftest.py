@@ -1,7 +1,9 @@
 """Shared fixtures: fresh databases on SQLite and (when configured) PostgreSQL."""
 from __future__ import annotations
 
+import atexit
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,31 @@ from engine.db import make_engine, make_session_factory
 from engine.schema import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("MUSTER_TEST_POSTGRES_URL")
+BASE_POSTGRES_URL = os.environ.get("MUSTER_TEST_POSTGRES_URL")
+POSTGRES_URL: str | None = None
+
+
+def _session_database() -> str:
+    """A private PostgreSQL database for this test process (parallel runs never share one)."""
+    global POSTGRES_URL
+    if POSTGRES_URL is None:
+        assert BASE_POSTGRES_URL
+        name = f"muster_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = make_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        POSTGRES_URL = BASE_POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        atexit.register(_drop_database, name)
+    return POSTGRES_URL
+
+
+def _drop_database(name: str) -> None:
+    assert BASE_POSTGRES_URL
+    admin = make_engine(BASE_POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _fresh_postgres(url: str) -> Engine:
@@ -32,9 +58,10 @@ def fresh_database(kind: str, tmp_path: Path) -> tuple[str, Engine]:
         url = f"sqlite:///{tmp_path / 'muster-test.db'}"
         upgrade(url)
         return url, make_engine(url)
-    if not POSTGRES_URL:
+    if not BASE_POSTGRES_URL:
         pytest.skip("PostgreSQL not configured (set MUSTER_TEST_POSTGRES_URL)")
-    return POSTGRES_URL, _fresh_postgres(POSTGRES_URL)
+    url = _session_database()
+    return url, _fresh_postgres(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
