@@ -1,6 +1,7 @@
 """Deployed definitions and per-force override resolution (force → parents → common, nearest wins)."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,9 +50,13 @@ class Resolved:
     content: str
     meta: dict[str, Any] = field(hash=False, compare=False, default_factory=dict)
 
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.content.encode()).hexdigest()
+
     def trace(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "scope": self.scope, "version": self.version,
-                "id": self.definition_id}
+                "id": self.definition_id, "hash": self.content_hash}
 
 
 class DbLookup:
@@ -97,8 +102,7 @@ class Bundle:
 
     @property
     def cache_key(self) -> tuple[Any, ...]:
-        return spec_cache_key([i.trace() | ({} if i.definition_id else {"hash": hash(i.content)})
-                               for i in self.items])
+        return spec_cache_key([i.trace() for i in self.items])
 
     def parsed(self) -> runtime.ParsedBundle:
         docs = [runtime.SourceDoc(i.kind, i.filename, i.content) for i in self.items if i.kind != "form"]
@@ -107,7 +111,7 @@ class Bundle:
 
 def spec_cache_key(trace: list[dict[str, Any]]) -> tuple[Any, ...]:
     """Cache key of the parsed specs of a bundle: its process and decision versions (forms excluded)."""
-    return tuple(sorted((t["kind"], t["key"], t["scope"], t["version"], t["id"] or -1, t.get("hash", 0))
+    return tuple(sorted((t["kind"], t["key"], t["scope"], t["version"], t["id"] or -1, t.get("hash", ""))
                         for t in trace if t["kind"] != "form"))
 
 

@@ -31,6 +31,8 @@ MAX_TREE_DEPTH = 900  # SpiffWorkflow's task iterators silently stop descending 
 ACTIVITY_TYPES = ("UserTask", "ManualTask", "ScriptTask", "BusinessRuleTask", "CallActivity",
                   "ServiceTask", "NoneTask", "SendTask", "ReceiveTask", "SubWorkflowTask")
 SERIALIZER_VERSION = VERSION
+TOO_LONG = ("the process is too long for SpiffWorkflow's parser, which recurses once per element: chains of "
+            "more than about 450 elements cannot be parsed. Split it into call activities.")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -88,11 +90,13 @@ def parse_docs(process_key: str, docs: list[SourceDoc]) -> ParsedBundle:
         spec = parser.get_spec(process_key)
         subs = parser.get_subprocess_specs(process_key)
     except ValidationException as exc:
-        p = problem(exc.file_name or "?", str(exc.args[0] if exc.args else exc),
-                    element=exc.id or None, line=exc.line_number or None)
+        message = str(exc.args[0] if exc.args else exc)
+        if "RecursionError" in message or "recursion" in message.lower():
+            message = TOO_LONG
+        p = problem(exc.file_name or "?", message, element=exc.id or None, line=exc.line_number or None)
         raise DefinitionError(_fmt(p), details=[p]) from exc
     except RecursionError as exc:
-        p = problem(process_key, "process is too deeply chained for the parser; split it into call activities")
+        p = problem(process_key, TOO_LONG)
         raise DefinitionError(_fmt(p), details=[p]) from exc
     except (SpiffWorkflowException, KeyError, ValueError, AttributeError, TypeError) as exc:
         p = problem(process_key, f"SpiffWorkflow could not parse the process: {exc}")
@@ -155,10 +159,8 @@ def load(parsed: ParsedBundle, state: str) -> BpmnWorkflow:
 
 
 def _attach_engine(wf: BpmnWorkflow) -> None:
-    engine = make_script_engine()
-    wf.script_engine = engine
-    for sp in wf.subprocesses.values():
-        sp.script_engine = engine
+    # Sub-workflows read the top workflow's engine; the default unrestricted one must never survive a load.
+    wf.script_engine = make_script_engine()
 
 
 # --- running -------------------------------------------------------------------------------

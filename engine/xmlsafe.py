@@ -26,7 +26,7 @@ def parse_xml(data: bytes, filename: str) -> etree._Element:
     if len(data) > MAX_BYTES:
         raise DefinitionError(
             f"{filename}: file is {len(data)} bytes; the limit is {MAX_BYTES} bytes",
-            details=[problem(filename, f"file larger than {MAX_BYTES} bytes")],
+            details=[problem(filename, f"file is {len(data)} bytes; the limit is {MAX_BYTES} bytes")],
         )
     match = _DOCTYPE.search(data)
     if match:
