@@ -23,8 +23,10 @@ from .policy import (
     assignable_roles,
     can_administer,
     check_can_administer,
+    check_can_deactivate,
     check_can_grant,
     check_can_manage_user,
+    get_managed_user,
     is_administrator,
 )
 from .roles import grant_role, revoke_role, role_holders, set_roles
@@ -43,12 +45,13 @@ from .users import (
 )
 
 __all__ = [
-    "KNOWN_ROLES", "PLATFORM_ADMIN_COMPANIONS",
-    "active_delegate", "add_delegation", "add_force", "add_org_unit", "add_user", "administered_forces",
-    "assignable_roles", "authenticate", "can_administer", "cancel_delegation", "check_can_administer",
+    "KNOWN_ROLES", "PLATFORM_ADMIN_COMPANIONS", "active_delegate", "add_delegation", "add_force",
+    "add_org_unit", "add_user", "administered_forces", "assignable_roles", "authenticate",
+    "can_administer", "cancel_delegation", "check_can_administer", "check_can_deactivate",
     "check_can_grant", "check_can_manage_user", "deactivate_user", "find_active_user", "force_chain",
-    "forces_where", "get_force", "get_org_unit", "get_user", "get_user_by_username", "grant_role",
-    "has_role", "is_administrator", "is_platform_admin", "line_manager_of", "list_delegations",
-    "list_forces", "list_org_units", "list_users", "lock_period", "org_unit_paths", "reactivate_user",
-    "reassignment_counts", "revoke_role", "role_holders", "set_roles", "update_force", "update_user",
+    "forces_where", "get_force", "get_managed_user", "get_org_unit", "get_user", "get_user_by_username",
+    "grant_role", "has_role", "is_administrator", "is_platform_admin", "line_manager_of",
+    "list_delegations", "list_forces", "list_org_units", "list_users", "lock_period", "org_unit_paths",
+    "reactivate_user", "reassignment_counts", "revoke_role", "role_holders", "set_roles",
+    "update_force", "update_user",
 ]

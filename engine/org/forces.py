@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import ConflictError, NotFoundError
+from ..errors import NotFoundError
 from ..models import Force, OrgUnit
-from .validation import clean_force_code, clean_text, invalid
+from .validation import clean_force_code, clean_text, conflict, invalid
 
 MAX_CHAIN = 32  # a sanity bound on the override chain; real chains are 2 or 3 long
 
@@ -45,7 +45,7 @@ def add_force(
     code = clean_force_code(code)
     name = clean_text(name, "name", "the force's name")
     if session.get(Force, code) is not None:
-        raise ConflictError(f"A force with the code {code} already exists.", details={"code": [code]})
+        raise conflict("code", f"A force with the code {code} already exists.")
     if parent:
         get_force(session, parent)
     force = Force(code=code, name=name, parent_code=parent or None, active=True, params=dict(params or {}))
@@ -105,7 +105,7 @@ def add_org_unit(session: Session, force: str, name: str, parent_id: int | None 
         OrgUnit.parent_id.is_(None) if parent_id is None else OrgUnit.parent_id == parent_id,
     )
     if session.scalar(same) is not None:
-        raise ConflictError(f"There is already a unit called {name} there.", details={"name": [name]})
+        raise conflict("name", f"There is already a unit called {name} there.")
     unit = OrgUnit(force_code=force, name=name, parent_id=parent_id)
     session.add(unit)
     session.flush()

@@ -51,6 +51,23 @@ def check_can_manage_user(actor: User, target: User) -> None:
         raise NotAllowedError("Only a platform administrator can change a platform administrator's account.")
 
 
+def get_managed_user(session: Session, actor: User, user_id: int) -> User:
+    """The user ``user_id`` if ``actor`` may manage them; NotFoundError when missing or outside
+    ``actor``'s forces, NotAllowedError for a force manager reaching a platform administrator."""
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not can_administer(actor, user.force_code):
+        raise NotFoundError(f"There is no user {user_id}.")
+    check_can_manage_user(actor, user)
+    return user
+
+
+def check_can_deactivate(actor: User, target: User) -> None:
+    """Refuse deactivating oneself (an administrator could lock everyone out) or someone unmanaged."""
+    check_can_manage_user(actor, target)
+    if actor.id == target.id:
+        raise NotAllowedError("You cannot deactivate your own account; ask another administrator.")
+
+
 def check_can_grant(actor: User, role: str, force: str) -> None:
     """Refuse granting or revoking ``role`` in ``force`` unless ``actor`` may."""
     check_can_administer(actor, force)

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import ConflictError, NotFoundError
+from ..errors import NotFoundError
 from ..models import ApiToken, User, WorkItem, utcnow
 from ..passwords import hash_password
 from .forces import get_force, get_org_unit
 from .grants import CrossForceRoles, replace_grants, resolve_grants
-from .validation import check_password, clean_email, clean_text, clean_username, invalid
+from .validation import check_password, clean_email, clean_text, clean_username, conflict, invalid
 
 ManagerRef = int | str | User  # a user id, a username or the user itself
 MAX_CHAIN = 64  # line-management chains are short; this only guards against bad data
@@ -74,7 +74,7 @@ def add_user(
     full_name = clean_text(full_name, "full_name", "the person's full name")
     email = clean_email(email)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"The username {username} is already taken.", details={"username": [username]})
+        raise conflict("username", f"The username {username} is already taken.")
     user = User(username=username, force_code=force, full_name=full_name, email=email, active=True,
                 failed_logins=0, attributes=dict(attributes or {}))
     if manager is not None:
@@ -111,7 +111,10 @@ def update_user(
     if not isinstance(email, EllipsisType):
         user.email = clean_email(email)
     if not isinstance(manager, EllipsisType):
-        user.manager_id = None if manager is None else _new_manager_for(session, user, manager).id
+        if manager is None:
+            user.manager_id = None
+        elif not (isinstance(manager, int) and manager == user.manager_id):  # unchanged needs no checks
+            user.manager_id = _new_manager_for(session, user, manager).id
     if not isinstance(org_unit_id, EllipsisType):
         user.org_unit_id = None if org_unit_id is None else get_org_unit(session, force, org_unit_id).id
     if not isinstance(attributes, EllipsisType):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InvalidInputError
+from ..errors import ConflictError, InvalidInputError
 
 FORCE_CODE = re.compile(r"[A-Z0-9]{2,16}")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,79}")
@@ -15,6 +15,11 @@ MAX_PASSWORD_LENGTH = 256
 def invalid(field: str, message: str) -> InvalidInputError:
     """An ``InvalidInputError`` whose details name the one field at fault."""
     return InvalidInputError(message, details={field: [message]})
+
+
+def conflict(field: str, message: str) -> ConflictError:
+    """A ``ConflictError`` whose details name the one field at fault."""
+    return ConflictError(message, details={field: [message]})
 
 
 def clean_text(value: object, field: str, what: str, max_length: int = 200) -> str:

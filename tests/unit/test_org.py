@@ -172,7 +172,8 @@ def test_deactivation_flags_the_users_open_work_items(session: Session) -> None:
 
 
 def test_known_roles_follow_the_domain_list() -> None:
-    assert {"employee", "line_manager", "force_manager", "platform_admin", "ssc_ap_officer"} <= org.KNOWN_ROLES
+    some = {"employee", "line_manager", "force_manager", "platform_admin", "ssc_ap_officer"}
+    assert some <= org.KNOWN_ROLES
     assert "requester" not in org.KNOWN_ROLES
     assert len(org.KNOWN_ROLES) == 30
 
@@ -194,8 +195,8 @@ def test_set_roles_replaces_own_force_roles_and_keeps_cross_force_ones(session: 
     user = org.add_user(session, "priya.nandra", "CHES", "Priya Nandra", roles=["employee"],
                         cross_force_roles={"NTHN": ["ssc_ap_officer"]})
     org.set_roles(session, "CHES", user.id, ["ssc_ap_team_leader"])
-    assert {(g.role, g.force_code) for g in user.roles} == {("ssc_ap_team_leader", "CHES"),
-                                                           ("ssc_ap_officer", "NTHN")}
+    grants = {(g.role, g.force_code) for g in user.roles}
+    assert grants == {("ssc_ap_team_leader", "CHES"), ("ssc_ap_officer", "NTHN")}
     org.set_roles(session, "CHES", user.id, [], cross_force_roles=[])
     assert user.roles == []
 
@@ -269,8 +270,9 @@ def test_inactive_user_cannot_sign_in(session: Session) -> None:
         org.authenticate(session, "jordan.hale", PASSWORD, T0)
 
 
-def test_back_off_locks_after_five_failures_and_doubles(session_factory: sessionmaker[Session],
-                                                        session: Session) -> None:
+def test_back_off_locks_after_five_failures_and_doubles(
+    session_factory: sessionmaker[Session], session: Session,
+) -> None:
     org.add_user(session, "jordan.hale", "CHES", "Jordan Hale", password=PASSWORD)
     session.commit()
 
