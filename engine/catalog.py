@@ -178,12 +178,20 @@ def parsed_for_trace(session: Session, process_key: str, trace: list[dict[str, A
     return runtime.parsed_bundle(key, process_key, docs)
 
 
+_form_cache: dict[tuple[int, str], dict[str, Any]] = {}
+
+
 def form_schema(session: Session, trace: list[dict[str, Any]], form_key: str) -> dict[str, Any] | None:
-    """The JSON Schema of ``form_key`` as pinned in an instance's bundle."""
+    """The JSON Schema of ``form_key`` as pinned in an instance's bundle (cached: versions are immutable)."""
     for t in trace:
         if t["kind"] == "form" and t["key"] == form_key:
-            row = session.get(Definition, t["id"])
-            return json.loads(row.content) if row else None
+            key = (t["id"], t.get("hash", ""))
+            if key not in _form_cache:
+                row = session.get(Definition, t["id"])
+                if row is None:
+                    return None
+                _form_cache[key] = json.loads(row.content)
+            return _form_cache[key]
     return None
 
 

@@ -7,7 +7,7 @@ ROLES: frozenset[str] = frozenset({
     "ssc_ap_team_leader", "ssc_payroll_officer", "ssc_hr_officer", "finance_auditor", "vetting_officer",
     "vetting_supervisor", "force_vetting_manager", "appeal_panel_member", "psd_officer", "head_of_psd",
     "oh_advisor", "ld_panel_member", "uniform_stores", "process_designer", "force_manager", "platform_admin",
-    "auditor_readonly", "external_applicant", "external_supplier_contact", "duty_supervisor", "superintendent",
+    "auditor_readonly", "external_applicant", "external_supplier_contact",
 })
 
 # Lanes that route to a person derived from the instance rather than to role holders.

@@ -52,6 +52,10 @@ def can_act(session: Session, user: User, item: WorkItem, on: dt.date) -> bool:
     """May ``user`` claim or complete ``item`` (ignoring who currently holds it)?"""
     if item.force_code not in forces_of(user):
         return False
+    if user.id in (item.assignee_id, item.candidate_user_id) or (
+            item.candidate_role is not None and item.candidate_user_id is None and item.assignee_id is None
+            and item.candidate_role in roles_in(user, item.force_code)):
+        return True
     people = {user.id, *delegators_of(session, user, on)}
     if item.assignee_id is not None and item.assignee_id in people:
         return True

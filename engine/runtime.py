@@ -28,6 +28,8 @@ from .sandbox import make_script_engine
 from .xmlsafe import parse_xml, problem
 
 MAX_TREE_DEPTH = 900  # SpiffWorkflow's task iterators silently stop descending at depth 1000
+TIMER_EVENT_TYPES = ("TimerEventDefinition", "DurationTimerEventDefinition", "TimeDateEventDefinition",
+                     "CycleTimerEventDefinition")
 ACTIVITY_TYPES = ("UserTask", "ManualTask", "ScriptTask", "BusinessRuleTask", "CallActivity",
                   "ServiceTask", "NoneTask", "SendTask", "ReceiveTask", "SubWorkflowTask")
 SERIALIZER_VERSION = VERSION
@@ -317,7 +319,7 @@ def waiting_timers(wf: BpmnWorkflow) -> list[TimerInfo]:
     """Timers the workflow is waiting on (what the job scheduler must wake it for)."""
     out = []
     for ev in wf.waiting_events():
-        if "Timer" in ev.event_type and ev.value:
+        if ev.event_type in TIMER_EVENT_TYPES and ev.value:
             value = ev.value
             due = value.get("next") if isinstance(value, dict) else value
             if due:

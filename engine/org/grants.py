@@ -9,18 +9,12 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy.orm import Session
 
 from ..models import RoleGrant, User
+from ..roles import ROLES
 from .forces import get_force
 from .validation import invalid
 
 # domain.md §10.3. ``requester`` is not a role: it is whoever started an instance.
-KNOWN_ROLES: frozenset[str] = frozenset({
-    "employee", "line_manager", "second_line_manager", "rmu_planner", "budget_holder",
-    "head_of_department", "chief_finance_officer", "chief_officer", "buyer", "head_of_procurement",
-    "ssc_ap_officer", "ssc_ap_team_leader", "ssc_payroll_officer", "ssc_hr_officer", "finance_auditor",
-    "vetting_officer", "vetting_supervisor", "force_vetting_manager", "appeal_panel_member", "psd_officer",
-    "head_of_psd", "oh_advisor", "ld_panel_member", "uniform_stores", "process_designer", "force_manager",
-    "platform_admin", "auditor_readonly", "external_applicant", "external_supplier_contact",
-})
+KNOWN_ROLES: frozenset[str] = ROLES  # the one role catalogue lives in engine/roles.py
 
 # Separation of duties (domain.md §2.5, the S-09 audit finding): a platform administrator holds no
 # finance, HR or approval role, in any force.
