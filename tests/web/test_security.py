@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from engine import org
@@ -47,6 +47,18 @@ def test_sign_out_needs_a_csrf_token(
     auth_for(client).login("jordan.hale")
     assert client.post("/auth/sign-out").status_code == 400
     assert client.get("/").status_code == 200  # still signed in
+
+
+def test_api_paths_ignore_the_session_cookie(
+    make_app: Callable[..., Flask], auth_for: Callable[[FlaskClient], AuthActions], people: People,
+) -> None:
+    app = make_app()
+    app.add_url_rule("/api/v1/whoami", "whoami", lambda: str(g.user))
+    app.add_url_rule("/whoami", "page_whoami", lambda: g.user.username)
+    client = app.test_client()
+    auth_for(client).login("jordan.hale")
+    assert client.get("/whoami").get_data(as_text=True) == "jordan.hale"
+    assert client.get("/api/v1/whoami").get_data(as_text=True) == "None"  # no CSRF there, so no cookie
 
 
 def test_api_paths_are_not_subject_to_csrf_and_answer_json(make_app: Callable[..., Flask]) -> None:
@@ -168,6 +180,38 @@ def test_unexpected_errors_are_500_without_internals(raising_app: Flask) -> None
     page = client.get("/crash")
     assert page.status_code == 500 and "ZeroDivisionError" not in page.get_data(as_text=True)
     assert client.get("/api/v1/crash").get_json()["error"]["code"] == "internal_error"
+
+
+def test_pages_render_unstyled_without_the_vendor_folder(
+    client: FlaskClient, app: Flask, tmp_path: Path,
+) -> None:
+    from web.assets import vendor_available
+
+    assert not vendor_available(tmp_path)
+    app.jinja_env.globals["vendor_available"] = False
+    page = client.get("/auth/sign-in")
+    assert page.status_code == 200
+    assert "vendor/" not in page.get_data(as_text=True) and "muster.css" in page.get_data(as_text=True)
+
+
+def test_asset_copy_strips_the_govuk_font_and_keeps_component_scripts(tmp_path: Path) -> None:
+    from web.assets import FILES, MOJ, copy_assets
+
+    modules = tmp_path / "node_modules"
+    css = ('@font-face{font-family:GDS Transport;src:url(/assets/fonts/x.woff2)}'
+           'a{font-family:"GDS Transport",arial,sans-serif}')
+    for source, _name, _transform in FILES:
+        (modules / source).parent.mkdir(parents=True, exist_ok=True)
+        script = "export{initAll};\n//# sourceMappingURL=x.map"
+        (modules / source).write_text(css if source.suffix == ".css" else script)
+    (modules / MOJ / "assets" / "images").mkdir(parents=True)
+    (modules / MOJ / "assets" / "images" / "icon-search-black.svg").write_text("<svg/>")
+    (modules / MOJ / "assets" / "images" / "moj-logotype-crest-2024.svg").write_text("<svg/>")
+    copy_assets(modules, tmp_path / "vendor")
+    copied = (tmp_path / "vendor" / "govuk-frontend.min.css").read_text()
+    assert "GDS Transport" not in copied and "@font-face" not in copied and "system-ui" in copied
+    assert (tmp_path / "vendor" / "govuk-frontend.min.js").read_text().strip() == "export{initAll};"
+    assert [p.name for p in (tmp_path / "vendor" / "images").iterdir()] == ["icon-search-black.svg"]
 
 
 # --- configuration --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from engine.errors import NotAllowedError
 from engine.models import User
 
 from ..extensions import unit_of_work
+from ..security import API_PREFIX
 
 View = TypeVar("View", bound=Callable[..., Any])
 USER_KEY = "user_id"
@@ -23,10 +24,13 @@ STAMP_KEY = "auth_stamp"
 
 def load_signed_in_user() -> None:
     """``g.user``: the active user of this session, or None. A session whose user was deactivated or
-    whose password changed since sign-in is ended."""
+    whose password changed since sign-in is ended.
+
+    Never under ``/api/``: the API is exempt from CSRF, so it must not honour the session cookie
+    (it authenticates bearer tokens itself)."""
     g.user = None
     user_id = session.get(USER_KEY)
-    if request.endpoint == "static" or not isinstance(user_id, int):
+    if request.endpoint == "static" or request.path.startswith(API_PREFIX) or not isinstance(user_id, int):
         return
     with unit_of_work(read_only=True) as db:
         user = org.find_active_user(db, user_id)
