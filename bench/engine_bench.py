@@ -159,11 +159,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--instances", type=int, default=200)
     ap.add_argument("--postgres", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL",
-                                                          "postgresql://postgres@127.0.0.1:5432/test"))
+                                                         "postgresql://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
     n = args.instances
     rows = []
-    for label, sandbox in (("(a) raw SpiffWorkflow, default engine", False), ("(a') raw SpiffWorkflow + sandbox", True)):
+    for label, sandbox in (("(a) raw SpiffWorkflow, default engine", False),
+                           ("(a') raw SpiffWorkflow + sandbox", True)):
         ips, steps = raw_spiff(n, sandbox)
         rows.append((label, ips, steps, None))
     with tempfile.TemporaryDirectory() as tmp:

@@ -115,7 +115,8 @@ def read_artefact(f: SourceFile) -> Artefact:
                                   details=[problem(f.filename, "not UTF-8 text")]) from exc
         schema = load_form(text, f.filename)
         key = Path(f.filename).stem
-        return Artefact("form", key, f.filename, text, schema.get("title"), {"fields": sorted(schema.get("properties", {}))})
+        meta = {"fields": sorted(schema.get("properties", {}))}
+        return Artefact("form", key, f.filename, text, schema.get("title"), meta)
     raise DefinitionError(f"{f.filename}: unknown file type (expected .bpmn, .dmn or .json)",
                           details=[problem(f.filename, "unknown file type (expected .bpmn, .dmn or .json)")])
 

@@ -25,8 +25,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-
-
 class AwareDateTime(TypeDecorator[dt.datetime]):
     """Stores aware datetimes as UTC; returns aware UTC datetimes on every backend."""
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, catalog, runtime
@@ -44,8 +44,8 @@ def inbox(session: Session, *, user: User, flt: InboxFilter = InboxFilter(), now
                and_(WorkItem.assignee_id.is_(None), WorkItem.candidate_user_id.in_(people)))
     role_pairs = [(g.force_code, g.role) for g in user.roles]
     group = and_(WorkItem.assignee_id.is_(None), WorkItem.candidate_user_id.is_(None),
-                 or_(*[and_(WorkItem.force_code == f, WorkItem.candidate_role == r) for f, r in role_pairs])
-                 if role_pairs else False)
+                 or_(false(), *[and_(WorkItem.force_code == f, WorkItem.candidate_role == r)
+                                for f, r in role_pairs]))
     cond = {"mine": mine, "group": group}.get(flt.scope, or_(mine, group))
     q = select(WorkItem).where(WorkItem.status == "open", WorkItem.force_code.in_(forces_of(user)), cond)
     if flt.process:
@@ -178,7 +178,8 @@ def complete(session: Session, *, user: User, item_id: int, data: dict[str, Any]
     if inst.status not in ("waiting", "running"):
         raise ConflictError(f"This request is {inst.status}; the item can no longer be completed.")
     if not isinstance(data, dict):
-        raise InvalidInputError("The submitted data must be an object of field values.", details={"": ["Not an object"]})
+        raise InvalidInputError("The submitted data must be an object of field values.",
+                                details={"": ["Not an object"]})
     schema = form_for(session, item)
     if schema is not None:
         validate_data(schema, data)

@@ -40,15 +40,16 @@ def parse_xml(data: bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
+        err_line = exc.lineno if exc.lineno else None
         msg = f"not well-formed XML: {exc.msg}"
-        raise DefinitionError(f"{filename}:{line}: {msg}", details=[problem(filename, msg, line=line)]) from exc
+        raise DefinitionError(f"{filename}:{err_line}: {msg}",
+                              details=[problem(filename, msg, line=err_line)]) from exc
     _check_shape(root, filename)
     return root
 
 
 def _check_shape(root: etree._Element, filename: str) -> None:
-    count = 0
+    count: int = 0
     stack: list[tuple[etree._Element, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()

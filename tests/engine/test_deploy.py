@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import instances, workitems
+from engine import workitems
 from engine.artefacts import SourceFile, collect_files
 from engine.catalog import bundle_for, startable_processes
 from engine.db import unit_of_work
@@ -121,8 +121,8 @@ def test_malformed_xml_names_the_line(world: World) -> None:
     (("decision == \"approve\"", "().__class__.__bases__"), "f_ok", "refused by the sandbox"),
     (('value="3"/>', 'value="three"/>'), "manager_approve", "whole number"),
 ])
-def test_convention_and_sandbox_problems_name_file_element_and_line(world: World, mutation: tuple[str, str],
-                                                                   element: str, fragment: str) -> None:
+def test_convention_and_sandbox_problems_name_file_element_and_line(
+        world: World, mutation: tuple[str, str], element: str, fragment: str) -> None:
     problems = refused(world, [text_file("process.bpmn", PROCESS.replace(*mutation))])
     assert any(p["element"] == element and fragment in p["message"] and p["line"] for p in problems), problems
 
