@@ -122,6 +122,9 @@ def save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: ru
         audit.record(session, instance=inst, actor="system", action="work_item_created", task_name=item.task_name,
                      data={"title": item.title, "candidate_role": item.candidate_role,
                            "candidate_user_id": item.candidate_user_id})
+    from . import sla  # notifications and reminder/escalation jobs, in this same transaction
+
+    sla.after_save(session, inst, new_items, ready)
     return new_items
 
 

@@ -185,16 +185,49 @@ def audit_verify(instance_id: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True,
+              help="Do not run the embedded job worker (run `muster worker` instead).")
 @_guard
-def run(host: str, port: int, threads: int) -> None:
+def run(host: str, port: int, threads: int, no_worker: bool) -> None:
     """Serve Muster with a production WSGI server (waitress)."""
     from waitress import serve
 
+    from engine.worker import start_embedded_worker
     from web import create_app
 
     app = create_app()
+    if not no_worker:
+        start_embedded_worker(make_session_factory(make_engine(database_url())))
+        click.echo("the embedded worker is running timers, reminders and email")
     click.echo(f"Muster is serving on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=threads, ident="muster")
+
+
+@main.command()
+@click.option("--poll-interval", default=2.0, show_default=True, type=float,
+              help="Seconds to wait when no job is due.")
+@click.option("--id", "worker_id", default=None, help="Lease owner name (default host:pid:random).")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@_guard
+def worker(poll_interval: float, worker_id: str | None, once: bool) -> None:
+    """Run due jobs (timers, schedules, reminders, escalations, email) until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    from engine.worker import Worker, default_worker_id, run_worker
+
+    factory = make_session_factory(make_engine(database_url()))
+    name = worker_id or default_worker_id()
+    if once:
+        n = Worker(factory, name).run_until_idle()
+        click.echo(f"worker {name}: {n} job(s) run")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"worker {name} is running (Ctrl-C to stop after the current job)")
+    run_worker(factory, name, stop, poll_interval)
+    click.echo(f"worker {name} stopped")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,163 @@
+"""Work-item SLAs: reminders before the due time, escalation on breach, and the notifications of each step.
+
+``after_save`` runs inside ``instances.save_progress`` (same transaction): it notifies new items and
+outcomes and keeps one ``reminder`` and one ``escalation`` job per open item that has a due time.
+Overdue is not stored: inboxes and dashboards compare ``WorkItem.due_at`` with now.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, jobs, notify, runtime
+from .calendar import LONDON, add_working_days, utcnow
+from .models import Instance, Job, User, WorkItem
+from .org import line_manager_of, role_holders
+
+SLA_KINDS = ("reminder", "escalation")
+FALLBACK_ROLE = "force_manager"  # who hears about a breach when nobody has a line manager
+
+
+def after_save(session: Session, inst: Instance, new_items: Sequence[WorkItem],
+               ready: Sequence[runtime.ReadyTask]) -> None:
+    """Notify and schedule SLA jobs for ``new_items``; cancel SLA jobs of items no longer open; notify the
+    requester when the instance has just completed. ``ready`` are the runtime's ReadyTasks (properties)."""
+    now = utcnow()
+    props = {t.task_id: dict(t.properties) for t in ready}
+    for item in new_items:
+        notify.send(session, event="new_item", force=inst.force_code, recipients=holders(session, item),
+                    values=notify.item_values(session, item, inst), link=notify.item_link(item))
+        schedule(session, inst, item, props.get(item.task_id, {}), now)
+    _cancel_stale(session, inst)
+    if inst.status == "completed":
+        requester = session.get(User, inst.started_by_id)
+        notify.send(session, event="outcome", force=inst.force_code,
+                    recipients=[requester] if requester else [], values=notify.instance_values(session, inst),
+                    link=notify.instance_link(inst))
+
+
+def schedule(session: Session, inst: Instance, item: WorkItem, props: dict[str, str],
+             now: dt.datetime) -> None:
+    """Create the reminder and escalation jobs of a new item with a due time."""
+    if item.due_at is None:
+        return
+    payload = {"work_item_id": item.id, "escalate_to": props.get("escalateTo") or None}
+    remind = reminder_at(item.due_at, props, now)
+    if remind is not None:
+        jobs.enqueue(session, "reminder", due_at=remind, instance_id=inst.id, force_code=inst.force_code,
+                     payload=payload)
+    jobs.enqueue(session, "escalation", due_at=item.due_at, instance_id=inst.id, force_code=inst.force_code,
+                 payload=payload)
+
+
+def reminder_at(due: dt.datetime, props: dict[str, str], now: dt.datetime) -> dt.datetime | None:
+    """When to remind: ``reminderBefore`` (ISO duration) before due, else one working day before (same
+    time of day); halfway to the due time if that has already passed; never once the item is overdue."""
+    if due <= now:
+        return None
+    before = props.get("reminderBefore")
+    if before:
+        from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+        try:
+            at = due - TimerEventDefinition.get_timedelta_from_end(
+                TimerEventDefinition.parse_iso_duration(before), due)
+        except Exception:  # noqa: BLE001 - a bad property falls back to the default
+            at = _one_working_day_before(due)
+    else:
+        at = _one_working_day_before(due)
+    return at if at > now else now + (due - now) / 2
+
+
+def _one_working_day_before(due: dt.datetime) -> dt.datetime:
+    local = due.astimezone(LONDON)
+    day = dt.date.fromisoformat(add_working_days(local.date(), -1))
+    return dt.datetime.combine(day, local.time(), LONDON).astimezone(dt.timezone.utc)
+
+
+def _cancel_stale(session: Session, inst: Instance) -> None:
+    pending = session.execute(select(Job).where(Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS),
+                                                Job.status == "pending")).scalars().all()
+    if not pending:
+        return
+    open_ids = set(session.execute(select(WorkItem.id).where(WorkItem.instance_id == inst.id,
+                                                             WorkItem.status == "open")).scalars())
+    for job in pending:
+        if job.payload.get("work_item_id") not in open_ids:
+            job.status = "cancelled"
+
+
+def holders(session: Session, item: WorkItem) -> list[User]:
+    """Who should hear about an item: its assignee, else its named candidate, else its role's holders."""
+    person = item.assignee_id or item.candidate_user_id
+    if person is not None:
+        user = session.get(User, person)
+        return [user] if user is not None else []
+    return role_holders(session, item.force_code, item.candidate_role) if item.candidate_role else []
+
+
+def escalation_targets(session: Session, item: WorkItem, inst: Instance) -> list[User]:
+    """The line manager of the item's holder (or of the requester when it sits in a role queue); when that
+    is the holder themself, their manager; when nobody has a manager, the force managers."""
+    holder_id = item.assignee_id or item.candidate_user_id
+    base = session.get(User, holder_id if holder_id is not None else inst.started_by_id)
+    manager = line_manager_of(session, base) if base is not None else None
+    if manager is not None and manager.id == holder_id:
+        manager = line_manager_of(session, manager)
+    if manager is not None:
+        return [manager]
+    return role_holders(session, inst.force_code, FALLBACK_ROLE)
+
+
+# --- job handlers ----------------------------------------------------------------------------
+
+
+def _open_item(session: Session, job: jobs.Claimed) -> tuple[WorkItem, Instance] | None:
+    item = session.get(WorkItem, job.payload.get("work_item_id"))
+    if item is None or item.status != "open":
+        return None  # completed or cancelled since: nothing to remind or escalate
+    inst = session.get(Instance, item.instance_id)
+    return (item, inst) if inst is not None else None
+
+
+def handle_reminder(session: Session, job: jobs.Claimed) -> None:
+    """Remind the holders of a still-open item that it is due soon."""
+    found = _open_item(session, job)
+    if found is None:
+        return
+    item, inst = found
+    sent = notify.send(session, event="reminder", force=inst.force_code, recipients=holders(session, item),
+                       values=notify.item_values(session, item, inst), link=notify.item_link(item))
+    audit.record(session, instance=inst, actor="system", action="work_item_reminded",
+                 task_name=item.task_name, work_item_id=item.id, data={"notified": [n.user_id for n in sent]})
+
+
+def handle_escalation(session: Session, job: jobs.Claimed) -> None:
+    """On breach: raise the item's priority, optionally move it to the ``escalateTo`` role, and notify the
+    next manager up (and the new role's holders)."""
+    found = _open_item(session, job)
+    if found is None:
+        return
+    item, inst = found
+    values = notify.item_values(session, item, inst)
+    recipients = escalation_targets(session, item, inst)
+    role = job.payload.get("escalate_to")
+    if role:
+        item.candidate_role, item.candidate_user_id, item.assignee_id = role, None, None
+        item.needs_reassignment = False
+        recipients += role_holders(session, item.force_code, role)
+    item.priority = 1
+    values["escalated_to"] = role or values["holder_name"]
+    sent = notify.send(session, event="escalation", force=inst.force_code, recipients=recipients,
+                       values=values, link=notify.item_link(item))
+    audit.record(session, instance=inst, actor="system", action="work_item_escalated",
+                 task_name=item.task_name, work_item_id=item.id,
+                 data={"due_at": item.due_at, "to_role": role, "notified": [n.user_id for n in sent]})
+
+
+def register() -> None:
+    """Register the SLA job handlers."""
+    jobs.register("reminder", handle_reminder)
+    jobs.register("escalation", handle_escalation)
