@@ -133,7 +133,8 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in keys if k in data and isinstance(data[k], (str, int, float, bool))}
 
 
-def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyTask], now: dt.datetime) -> list[WorkItem]:
+def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyTask],
+                    now: dt.datetime) -> list[WorkItem]:
     """Make the open work items match the READY user tasks exactly."""
     open_items = {w.task_id: w for w in session.execute(select(WorkItem).where(
         WorkItem.instance_id == inst.id, WorkItem.status == "open")).scalars()}
