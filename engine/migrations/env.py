@@ -5,6 +5,7 @@ from alembic import context
 
 from engine.db import make_engine
 from engine.models import Base
+import engine.design_models  # noqa: F401,E402  (the designer tables)
 
 config = context.config
 target_metadata = Base.metadata
