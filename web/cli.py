@@ -144,6 +144,18 @@ def definitions() -> None:
                        f"{d.deployed_at:%Y-%m-%d %H:%M:%S}")
 
 
+@main.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@_guard
+def export(target: Path) -> None:
+    """Write the newest deployed definitions into TARGET in the processes/ and forms/ layout."""
+    from engine.export import export_definitions
+
+    with _session() as s:
+        written = export_definitions(s, target)
+    click.echo(f"exported {len(written)} files into {target}")
+
+
 @main.command("seed-demo")
 @_guard
 def seed_demo() -> None:
