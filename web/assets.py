@@ -40,6 +40,52 @@ FILES: tuple[tuple[Path, str, Callable[[str], str]], ...] = (
 )
 
 
+# The process designer's editors (bpmn-js, dmn-js): bundles, stylesheets and icon fonts, kept in their
+# own folders so the stylesheets' relative font URLs still work.
+BPMN, DMN = Path("bpmn-js/dist"), Path("dmn-js/dist")
+DESIGNER_FILES: tuple[tuple[Path, str], ...] = (
+    (BPMN / "bpmn-modeler.production.min.js", "bpmn-js/bpmn-modeler.min.js"),
+    (BPMN / "bpmn-navigated-viewer.production.min.js", "bpmn-js/bpmn-viewer.min.js"),
+    (BPMN / "assets/diagram-js.css", "bpmn-js/diagram-js.css"),
+    (BPMN / "assets/bpmn-js.css", "bpmn-js/bpmn-js.css"),
+    (BPMN / "assets/bpmn-font/css/bpmn.css", "bpmn-js/bpmn-font/css/bpmn.css"),
+    (DMN / "dmn-modeler.production.min.js", "dmn-js/dmn-modeler.min.js"),
+    (DMN / "assets/diagram-js.css", "dmn-js/diagram-js.css"),
+    (DMN / "assets/dmn-js-shared.css", "dmn-js/dmn-js-shared.css"),
+    (DMN / "assets/dmn-js-drd.css", "dmn-js/dmn-js-drd.css"),
+    (DMN / "assets/dmn-js-decision-table.css", "dmn-js/dmn-js-decision-table.css"),
+    (DMN / "assets/dmn-js-decision-table-controls.css", "dmn-js/dmn-js-decision-table-controls.css"),
+    (DMN / "assets/dmn-js-literal-expression.css", "dmn-js/dmn-js-literal-expression.css"),
+    (DMN / "assets/dmn-font/css/dmn.css", "dmn-js/dmn-font/css/dmn.css"),
+)
+DESIGNER_FONTS = ((BPMN / "assets/bpmn-font/font", "bpmn-js/bpmn-font/font"),
+                  (DMN / "assets/dmn-font/font", "dmn-js/dmn-font/font"))
+
+
+def copy_designer_assets(node_modules: Path = NODE_MODULES, target: Path = VENDOR) -> list[Path]:
+    """Copy the bpmn-js and dmn-js files (skipped, returning [], when those packages are not installed)."""
+    if not all((node_modules / src).is_file() for src, _name in DESIGNER_FILES):
+        return []
+    written = []
+    for source, name in DESIGNER_FILES:
+        out = target / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = (node_modules / source).read_text(encoding="utf-8")
+        out.write_text(plain_js(text) if name.endswith(".js") else text, encoding="utf-8")
+        written.append(out)
+    for source_dir, name in DESIGNER_FONTS:
+        (target / name).mkdir(parents=True, exist_ok=True)
+        for font in sorted((node_modules / source_dir).iterdir()):
+            written.append(Path(shutil.copyfile(font, target / name / font.name)))
+    return written
+
+
+def designer_assets_available(static_folder: str | Path | None) -> bool:
+    """True when the copied bpmn-js and dmn-js bundles are present."""
+    return bool(static_folder) and all((Path(str(static_folder)) / "vendor" / name).is_file()
+                                       for _src, name in DESIGNER_FILES)
+
+
 def copy_assets(node_modules: Path = NODE_MODULES, target: Path = VENDOR) -> list[Path]:
     """Copy (and neutralise) the vendor files; return the paths written."""
     missing = [str(node_modules / src) for src, _name, _f in FILES if not (node_modules / src).is_file()]
@@ -54,6 +100,7 @@ def copy_assets(node_modules: Path = NODE_MODULES, target: Path = VENDOR) -> lis
     for pattern in ICONS:
         for icon in sorted((node_modules / MOJ / "assets" / "images").glob(pattern)):
             written.append(Path(shutil.copyfile(icon, target / "images" / icon.name)))
+    written += copy_designer_assets(node_modules, target)
     return written
 
 
