@@ -18,7 +18,7 @@ from . import audit, catalog, runtime
 from .calendar import add_working_days, to_date, utcnow
 from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError, WorkflowRunError
 from .forms import validate_data
-from .models import OPEN_STATUSES, Instance, Job, User, WorkItem
+from .models import OPEN_STATUSES, Force, Instance, Job, User, WorkItem
 from .routing import forces_of, roles_in, route
 
 LONDON = ZoneInfo("Europe/London")
@@ -144,6 +144,8 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
             item.status = "cancelled"
     starter = session.get(User, inst.started_by_id)
     assert starter is not None
+    force = session.get(Force, inst.force_code)
+    closures = tuple((force.params or {}).get("closure_days", ())) if force is not None else ()
     created = []
     for t in ready:
         if t.task_id in open_items:
@@ -155,7 +157,8 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
                         candidate_role=r.candidate_role, candidate_user_id=r.candidate_user_id,
                         assignee_id=r.candidate_user_id, form_key=props.get("formKey"),
                         is_approval=props.get("approval", "").lower() == "true", created_at=now,
-                        due_at=due_at(props, now), priority=PRIORITIES.get(props.get("priority", "normal"), 2),
+                        due_at=due_at(props, now, closures),
+                        priority=PRIORITIES.get(props.get("priority", "normal"), 2),
                         status="open", needs_reassignment=r.needs_reassignment)
         session.add(item)
         created.append(item)
@@ -163,18 +166,16 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
     return created
 
 
-def due_at(props: dict[str, str], now: dt.datetime) -> dt.datetime | None:
-    """A work item's deadline from its task properties (working days end at 17:00 UK time)."""
+def due_at(props: dict[str, str], now: dt.datetime, closures: tuple[str, ...] = ()) -> dt.datetime | None:
+    """A work item's deadline from its task properties: working days skip weekends, England & Wales bank
+    holidays and the force's closure days (``params.closure_days``), and end at 17:00 UK time."""
     if props.get("dueInWorkingDays", "").isdigit():
-        day = to_date(add_working_days(now.astimezone(LONDON).date(), int(props["dueInWorkingDays"])))
+        days = int(props["dueInWorkingDays"])
+        day = to_date(add_working_days(now.astimezone(LONDON).date(), days, closures))
         return dt.datetime.combine(day, dt.time(17, 0), LONDON).astimezone(dt.timezone.utc)
     if props.get("dueIn"):
-        from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
-        try:
-            return now + TimerEventDefinition.parse_iso_duration(props["dueIn"])
-        except Exception:
-            return None
+        duration = runtime.iso_duration(props["dueIn"], now)
+        return now + duration if duration is not None else None
     return None
 
 

@@ -193,6 +193,8 @@ def record_failure(session_factory: sessionmaker[Session], job: Claimed, worker_
 def _to_incident(session: Session, job: Job, message: str) -> None:
     job.status, job.locked_until, job.last_error = "incident", None, message
     inst = session.get(Instance, job.instance_id) if job.instance_id is not None else None
+    if inst is not None and job.kind == "timer" and inst.status in ("running", "waiting"):
+        inst.status, inst.error_message = "error", f"A timer step keeps failing: {message[:500]}"
     audit.record(session, instance=inst, actor="worker", action="job_incident", force=job.force_code,
                  data={"job": job.id, "kind": job.kind, "attempts": job.attempts, "error": message[:1000]})
 
@@ -226,6 +228,8 @@ def retry_incident(session: Session, job_id: int, *, actor: str, now: dt.datetim
     job.status, job.attempts, job.due_at = "pending", 0, now
     job.locked_by, job.locked_until = None, None
     inst = session.get(Instance, job.instance_id) if job.instance_id is not None else None
+    if inst is not None and inst.status == "error":
+        inst.status, inst.error_message = "waiting", None
     audit.record(session, instance=inst, actor=actor, action="job_retried", force=job.force_code,
                  data={"job": job.id, "kind": job.kind, "last_error": (job.last_error or "")[:1000]})
     session.flush()

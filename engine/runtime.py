@@ -5,6 +5,7 @@ SpiffWorkflow objects never leave this module; callers get ReadyTask / TimerInfo
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import threading
 from collections import OrderedDict
@@ -17,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION, BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -305,6 +307,16 @@ def final_data(wf: BpmnWorkflow) -> dict[str, Any]:
     if wf.is_completed():
         return dict(wf.data or {}) or dict(wf.last_task.data if wf.last_task else {})
     return dict(wf.last_task.data) if wf.last_task else {}
+
+
+def iso_duration(value: str, start: dt.datetime) -> dt.timedelta | None:
+    """An ISO 8601 duration such as ``P3D`` or ``PT4H`` from ``start`` as a timedelta; None when malformed."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(value.strip().strip('"'))
+        delta: dt.timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        return delta
+    except Exception:  # SpiffWorkflow raises bare exceptions for malformed durations
+        return None
 
 
 @dataclass

@@ -197,3 +197,17 @@ def test_audit_events_cannot_be_updated_or_deleted_through_the_database(world: W
                  delete(AuditEvent).where(AuditEvent.instance_id == iid)):
         with pytest.raises(DBAPIError, match="append-only"), unit_of_work(world.factory) as s:
             s.execute(stmt)
+
+
+def test_due_dates_skip_weekends_bank_holidays_and_force_closure_days() -> None:
+    import datetime as dt
+
+    friday = dt.datetime(2026, 12, 18, 10, 0, tzinfo=dt.timezone.utc)
+    due = instances.due_at({"dueInWorkingDays": "3"}, friday)  # Mon 21, Tue 22, Wed 23
+    assert due == dt.datetime(2026, 12, 23, 17, 0, tzinfo=dt.timezone.utc)
+    due = instances.due_at({"dueInWorkingDays": "3"}, friday, ("2026-12-22",))
+    assert due == dt.datetime(2026, 12, 24, 17, 0, tzinfo=dt.timezone.utc)
+    christmas_eve = dt.datetime(2026, 12, 24, 10, 0, tzinfo=dt.timezone.utc)  # 25th Fri, 28th substitute
+    assert instances.due_at({"dueInWorkingDays": "1"}, christmas_eve).date() == dt.date(2026, 12, 29)
+    assert instances.due_at({"dueIn": "PT4H"}, friday) == friday + dt.timedelta(hours=4)
+    assert instances.due_at({"dueIn": "soon"}, friday) is None
