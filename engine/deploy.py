@@ -9,10 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .artefacts import Artefact, SourceFile, read_artefacts, summary
+from .calendar import utcnow
 from .catalog import COMMON, DbLookup, Resolved, force_chain, latest_version, next_version, resolve_bundle
 from .errors import DefinitionError, NotFoundError, SandboxError
 from .models import Definition, Force
 from .roles import LANE_SPECIAL, known_roles
+from .runtime import iso_duration
 from .sandbox import check_dmn_input_entry, check_expression, check_script
 
 HIT_POLICIES = ("UNIQUE", "COLLECT")
@@ -94,6 +96,11 @@ def _lint_process(a: Artefact) -> list[dict[str, Any]]:
         due = props.get("dueInWorkingDays")
         if due is not None and not due.isdigit():
             out.append(_p(a, "dueInWorkingDays must be a whole number of days", t["id"], t["line"]))
+        for name in ("dueIn", "reminderBefore"):
+            if props.get(name) and iso_duration(props[name], utcnow()) is None:
+                out.append(_p(a, f"{name} must be an ISO 8601 duration such as P3D or PT4H", t["id"], t["line"]))
+        if props.get("escalateTo") and props["escalateTo"] not in roles:
+            out.append(_p(a, f"escalateTo role '{props['escalateTo']}' is not a known role", t["id"], t["line"]))
         if props.get("priority", "normal") not in ("high", "normal", "low"):
             out.append(_p(a, "priority must be high, normal or low", t["id"], t["line"]))
     for e in a.meta["expressions"]:

@@ -120,6 +120,10 @@ def test_malformed_xml_names_the_line(world: World) -> None:
     (("outcome = \"paid\"", "import os"), "finish", "refused by the sandbox"),
     (("decision == \"approve\"", "().__class__.__bases__"), "f_ok", "refused by the sandbox"),
     (('value="3"/>', 'value="three"/>'), "manager_approve", "whole number"),
+    (('value="3"/>', 'value="3"/><spiffworkflow:property name="dueIn" value="soon"/>'), "manager_approve",
+     "ISO 8601 duration"),
+    (('value="3"/>', 'value="3"/><spiffworkflow:property name="escalateTo" value="wizard"/>'),
+     "manager_approve", "escalateTo role"),
 ])
 def test_convention_and_sandbox_problems_name_file_element_and_line(
         world: World, mutation: tuple[str, str], element: str, fragment: str) -> None:
