@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from engine import passwords
 from engine.db import make_engine, make_session_factory, unit_of_work
 from engine.instances import start_instance
-from engine.models import Definition, User
+from engine.models import Definition, Instance, User
 from engine.schema import upgrade
 from engine.seed import DEMO_PASSWORD, seed_demo
 from web import create_app
@@ -130,7 +130,7 @@ def test_designer_renames_a_task_publishes_and_the_override_drifts(page: object,
     p.click("g.djs-element[data-element-id='approve_leave']")
     p.fill("#prop-name", NEW_NAME)
     p.press("#prop-name", "Tab")
-    p.wait_for_selector(f"g[data-element-id='approve_leave'] text:has-text('Approve or refuse')")
+    p.wait_for_selector("g[data-element-id='approve_leave'] text:has-text('Approve or refuse')")
     p.click("#save-draft")
     p.wait_for_selector(".muster-validation-ok")
     assert "Validation passed" in p.content()
@@ -160,11 +160,9 @@ def test_designer_renames_a_task_publishes_and_the_override_drifts(page: object,
     assert start_leave(database, start_date="2030-05-06", end_date="2030-05-07") == 2
     engine = make_engine(database)
     with unit_of_work(make_session_factory(engine)) as s:
-        v2 = s.execute(select(Definition).where(Definition.key == "leave_request", Definition.scope == "common",
-                                                Definition.version == 2)).scalar_one()
+        v2 = s.execute(select(Definition).where(Definition.key == "leave_request", Definition.version == 2,
+                                                Definition.scope == "common")).scalar_one()
         assert f'name="{NEW_NAME}"' in v2.content
-        from engine.models import Instance
-
         versions = sorted(s.get(Definition, i.definition_id).version
                           for i in s.execute(select(Instance)).scalars())
     engine.dispose()
