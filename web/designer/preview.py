@@ -53,3 +53,32 @@ def minimal_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
                     "readonly": bool(prop.get("readOnly")),
                     "example": json.dumps(prop.get("default")) if "default" in prop else ""})
     return out
+
+
+def formkit_available() -> bool:
+    """True when the inbox's form renderer (web.formkit) is installed."""
+    return importlib.util.find_spec("web.formkit") is not None
+
+
+def form_view(schema: dict[str, Any] | None) -> Any:
+    """The inbox renderer's view of an empty form (None without web.formkit or without a form)."""
+    if schema is None or not formkit_available():
+        return None
+    from web import formkit
+
+    return formkit.initial(schema)
+
+
+def read_form(schema: dict[str, Any] | None, form: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """(data, unreadable fields) from a posted form: the inbox parser, else a JSON ``data`` field."""
+    if schema is not None and formkit_available():
+        from web import formkit
+
+        submission = formkit.parse(schema, form)
+        return dict(submission.data), dict(submission.errors)
+    text = str(form.get("data") or "{}")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}, {"data": ["Not valid JSON"]}
+    return (data, {}) if isinstance(data, dict) else ({}, {"data": ["Expected a JSON object"]})
