@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import runtime
+from .db import get_pinned
 from .errors import DefinitionError, NotFoundError
 from .models import Definition, Force
 
@@ -23,7 +24,7 @@ def force_chain(session: Session, force_code: str) -> list[str]:
     while code is not None:
         if code in chain:
             break  # a cycle cannot be stored (org.add_force refuses it), but never loop forever
-        force = session.get(Force, code)
+        force = get_pinned(session, Force, code)
         if force is None:
             raise NotFoundError(f"Unknown force '{code}'.")
         chain.append(force.code)

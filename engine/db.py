@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .errors import ConflictError
 
 DEFAULT_SQLITE_PATH = Path("instance") / "muster.db"
+T = TypeVar("T")
 
 
 def database_url() -> str:
@@ -108,6 +109,17 @@ def unit_of_work(factory: sessionmaker[Session], *, read_only: bool = False) -> 
         raise
     finally:
         session.close()
+
+
+def get_pinned(session: Session, model: type[T], key: Any) -> T | None:
+    """``session.get`` that keeps the object referenced for the session's life.
+
+    SQLAlchemy's identity map holds objects weakly, so a row read, dropped and read again in one command
+    (forces on the override chain, say) would be fetched twice; pinned rows are fetched once."""
+    pinned: dict[tuple[type, Any], Any] = session.info.setdefault("muster_pinned", {})
+    if (model, key) not in pinned:
+        pinned[(model, key)] = session.get(model, key)
+    return pinned[(model, key)]  # type: ignore[no-any-return]
 
 
 def _is_race(exc: IntegrityError) -> bool:

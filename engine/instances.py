@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, catalog, runtime
 from .calendar import add_working_days, to_date, utcnow
+from .db import get_pinned
 from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError, WorkflowRunError
 from .forms import validate_data
 from .models import OPEN_STATUSES, Force, Instance, Job, User, WorkItem
@@ -100,11 +101,17 @@ def fail(session: Session, inst: Instance, actor: str, exc: WorkflowRunError) ->
 
 def save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog) -> list[WorkItem]:
     """Persist state, status, work items, timer jobs and audit after the workflow moved; returns new items."""
+    with session.no_autoflush:  # one flush at the end instead of one before every query
+        return _save_progress(session, inst, wf, actor, log)
+
+
+def _save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog) -> list[WorkItem]:
+    # Everything is set on the objects first and written in one flush: one UPDATE of the instance row.
     now = utcnow()
     ready = runtime.ready_user_tasks(wf)
-    new_items = sync_work_items(session, inst, ready, now)
     timers = runtime.waiting_timers(wf)
     schedule_timer_job(session, inst, timers)
+    new_items = sync_work_items(session, inst, ready, now, flush=False)
     inst.state = runtime.dump(wf)
     inst.updated_at = now
     inst.error_message = None
@@ -122,6 +129,7 @@ def save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: ru
         audit.record(session, instance=inst, actor="system", action="work_item_created", task_name=item.task_name,
                      data={"title": item.title, "candidate_role": item.candidate_role,
                            "candidate_user_id": item.candidate_user_id})
+    session.flush()
     from . import sla  # notifications and reminder/escalation jobs, in this same transaction
 
     sla.after_save(session, inst, new_items, ready)
@@ -134,24 +142,22 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyTask],
-                    now: dt.datetime) -> list[WorkItem]:
+                    now: dt.datetime, *, flush: bool = True) -> list[WorkItem]:
     """Make the open work items match the READY user tasks exactly."""
     open_items = {w.task_id: w for w in session.execute(select(WorkItem).where(
         WorkItem.instance_id == inst.id, WorkItem.status == "open")).scalars()}
     ready_ids = {t.task_id for t in ready}
     for task_id, item in open_items.items():
-        if task_id not in ready_ids:
+        if task_id not in ready_ids and item.status == "open":  # not the item being completed right now
             item.status = "cancelled"
-    starter = session.get(User, inst.started_by_id)
-    assert starter is not None
-    force = session.get(Force, inst.force_code)
+    force = get_pinned(session, Force, inst.force_code)
     closures = tuple((force.params or {}).get("closure_days", ())) if force is not None else ()
     created = []
     for t in ready:
         if t.task_id in open_items:
             continue
         props = t.properties
-        r = route(session, props.get("candidateRole") or t.lane, starter)
+        r = route(session, props.get("candidateRole") or t.lane, inst.started_by_id)
         item = WorkItem(instance_id=inst.id, force_code=inst.force_code, task_id=t.task_id, task_name=t.name,
                         process_key=inst.process_key, title=t.title, lane=t.lane,
                         candidate_role=r.candidate_role, candidate_user_id=r.candidate_user_id,
@@ -162,7 +168,8 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
                         status="open", needs_reassignment=r.needs_reassignment)
         session.add(item)
         created.append(item)
-    session.flush()
+    if flush:
+        session.flush()
     return created
 
 
@@ -181,9 +188,11 @@ def due_at(props: dict[str, str], now: dt.datetime, closures: tuple[str, ...] = 
 
 def schedule_timer_job(session: Session, inst: Instance, timers: list[runtime.TimerInfo]) -> None:
     """Keep one pending 'timer' job per instance, due at its earliest waiting timer."""
+    due = min((dt.datetime.fromisoformat(t.due) for t in timers), default=None)
+    if due is None and inst.next_timer_at is None:
+        return  # no timer now and none scheduled before: there is no pending timer job to touch
     pending = session.execute(select(Job).where(Job.instance_id == inst.id, Job.kind == "timer",
                                                 Job.status == "pending")).scalars().all()
-    due = min((dt.datetime.fromisoformat(t.due) for t in timers), default=None)
     inst.next_timer_at = due
     if due is None:
         for job in pending:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import catalog, jobs
 from .calendar import utcnow
+from .db import get_pinned
 from .models import Force, Instance, Notification, OutboxEmail, User, WorkItem
 
 EVENTS = ("new_item", "reminder", "escalation", "outcome")
@@ -121,8 +122,9 @@ def format_time(when: dt.datetime | None) -> str:
 def item_values(session: Session, item: WorkItem, inst: Instance) -> dict[str, Any]:
     """Placeholder values describing a work item and its request."""
     requester = session.get(User, inst.started_by_id)
-    holder = session.get(User, item.assignee_id or item.candidate_user_id or -1)
-    force = session.get(Force, inst.force_code)
+    holder_id = item.assignee_id or item.candidate_user_id
+    holder = session.get(User, holder_id) if holder_id is not None else None
+    force = get_pinned(session, Force, inst.force_code)
     return {"task_title": item.title, "process_title": inst.title, "reference": inst.reference,
             "requester_name": requester.full_name if requester else "", "due": format_time(item.due_at),
             "holder_name": holder.full_name if holder else (item.candidate_role or "unassigned"),
@@ -131,7 +133,7 @@ def item_values(session: Session, item: WorkItem, inst: Instance) -> dict[str, A
 
 def instance_values(session: Session, inst: Instance) -> dict[str, Any]:
     """Placeholder values describing a request and its outcome."""
-    force = session.get(Force, inst.force_code)
+    force = get_pinned(session, Force, inst.force_code)
     outcome = (inst.data_summary or {}).get("outcome") or inst.status
     return {"process_title": inst.title, "reference": inst.reference, "outcome": outcome,
             "force_name": force.name if force else inst.force_code, "force_code": inst.force_code}

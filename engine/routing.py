@@ -5,9 +5,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .models import Delegation, RoleGrant, User, WorkItem
+
+
+Manager = aliased(User)
 
 
 @dataclass(frozen=True)
@@ -19,14 +22,16 @@ class Route:
     needs_reassignment: bool = False
 
 
-def route(session: Session, lane: str | None, starter: User) -> Route:
-    """Resolve a lane (a role key) for an instance started by ``starter`` in the starter's force."""
+def route(session: Session, lane: str | None, starter_id: int) -> Route:
+    """Resolve a lane (a role key) for an instance started by user ``starter_id`` in the starter's force."""
     if lane in (None, "", "requester"):
-        return Route(None, starter.id)
+        return Route(None, starter_id)
     if lane == "line_manager":
-        manager = session.get(User, starter.manager_id) if starter.manager_id else None
-        if manager is not None and manager.active:
-            return Route(None, manager.id)
+        manager_id = session.execute(
+            select(User.manager_id).join(Manager, Manager.id == User.manager_id)
+            .where(User.id == starter_id, Manager.active.is_(True))).scalar_one_or_none()
+        if manager_id is not None:
+            return Route(None, manager_id)
         return Route("line_manager", None, needs_reassignment=True)
     return Route(lane, None)
 
