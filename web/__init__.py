@@ -19,7 +19,7 @@ from .extensions import init_database
 from .navigation import init_navigation
 from .security import init_security
 
-AREAS = ("auth", "admin", "inbox", "requests", "manager", "designer", "api")
+AREAS = ("auth", "admin", "inbox", "requests", "manager", "designer", "api", "notifications")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

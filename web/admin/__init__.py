@@ -26,4 +26,4 @@ def require_administrator() -> Response | None:
     return None
 
 
-from . import forces, org_units, roles, users  # noqa: E402,F401  (register the routes on bp)
+from . import forces, incidents, org_units, roles, users  # noqa: E402,F401  (register the routes on bp)
