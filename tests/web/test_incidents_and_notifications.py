@@ -10,7 +10,6 @@ from engine.models import Job, Notification
 from web.extensions import unit_of_work
 
 
-
 def _incident(app: Flask, force: str, error: str = "SMTP refused: 550") -> int:
     with app.app_context(), unit_of_work() as s:
         job = Job(kind="send_email", force_code=force, due_at=dt.datetime.now(dt.timezone.utc), status="incident",
@@ -20,8 +19,8 @@ def _incident(app: Flask, force: str, error: str = "SMTP refused: 550") -> int:
         return int(job.id)
 
 
-def test_force_manager_sees_and_retries_own_force_incidents_only(app: Flask, client, auth: Any,
-                                                                  people: Any) -> None:
+def test_force_manager_sees_and_retries_own_force_incidents_only(
+        app: Flask, client: Any, auth: Any, people: Any) -> None:
     mine = _incident(app, "CHES", "<script>alert(1)</script> SMTP refused")
     theirs = _incident(app, "NTHN")
     auth.login("leanne.burke")
@@ -36,13 +35,13 @@ def test_force_manager_sees_and_retries_own_force_incidents_only(app: Flask, cli
         assert s.get(Job, mine).status == "pending" and s.get(Job, theirs).status == "incident"
 
 
-def test_staff_cannot_open_incidents(client, auth: Any, people: Any) -> None:
+def test_staff_cannot_open_incidents(client: Any, auth: Any, people: Any) -> None:
     auth.login("jordan.hale")
     assert client.get("/admin/incidents").status_code == 403
 
 
-def test_notifications_list_unread_count_and_mark_read(app: Flask, client, auth: Any, people: Any,
-                                                      build: Any) -> None:
+def test_notifications_list_unread_count_and_mark_read(
+        app: Flask, client: Any, auth: Any, people: Any) -> None:
     with app.app_context(), unit_of_work() as s:
         for text in ("New item: Approve leave CHES-000001", "<b>Reminder</b>"):
             s.add(Notification(user_id=people.employee, force_code="CHES", kind="new_item", text=text, link="/"))
