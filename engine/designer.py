@@ -141,10 +141,8 @@ def validate_content(session: Session, kind: str, key: str, scope: str, filename
         return [{"file": filename, "element": artefact.key, "line": None,
                  "message": f"this draft is for {kind} '{key}' but the file defines {artefact.kind} "
                             f"'{artefact.key}'; keep the id (a force override uses the same id)"}]
-    problems = lint(artefact) + design_problems(artefact)
-    if not problems:
-        problems = attach_to_elements(artefact, check_resolution(session, [artefact], scope))
-    return problems
+    return lint(artefact) + design_problems(artefact) + \
+        attach_to_elements(artefact, check_resolution(session, [artefact], scope))
 
 
 # --- publication -----------------------------------------------------------------------------

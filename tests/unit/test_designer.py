@@ -118,6 +118,10 @@ def test_validation_names_each_problem_and_its_element(factory: sessionmaker[Ses
         assert [(p["element"], p["ref"]) for p in problems] == [("approve_leave", "no_such_form")]
         assert "not available" in problems[0]["message"]
 
+        both = missing.replace(' default="Flow_route_manager"', "")
+        problems = designer.save_draft(s, d.id, user=user(s, "imarsh"), content=both).problems
+        assert {p["element"] for p in problems} == {"route_gw", "approve_leave"}  # every problem at once
+
         other = original.replace('<bpmn:process id="leave_request"', '<bpmn:process id="leave_request_2"')
         problems = designer.save_draft(s, d.id, user=user(s, "imarsh"), content=other).problems
         assert "keep the id" in problems[0]["message"]
