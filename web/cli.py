@@ -242,5 +242,56 @@ def worker(poll_interval: float, worker_id: str | None, once: bool) -> None:
     click.echo(f"worker {name} stopped")
 
 
+@main.group()
+def tokens() -> None:
+    """API tokens (stored as hashes: a token is shown only once, when issued)."""
+
+
+@tokens.command("revoke")
+@click.argument("token_or_id", required=False)
+@click.option("--user", "username", default=None, help="Revoke every live token of this user.")
+@_guard
+def tokens_revoke(token_or_id: str | None, username: str | None) -> None:
+    """Revoke one token (the token itself or its id), or every token of --user."""
+    from engine import tokens as api_tokens
+
+    if (token_or_id is None) == (username is None):
+        raise click.UsageError("give a token or its id, or --user USERNAME (not both)")
+    with _session() as s:
+        if username is not None:
+            n = api_tokens.revoke_user_tokens(s, org.get_user_by_username(s, username))
+            click.echo(f"revoked {n} token(s) of {username}")
+            return
+        row = api_tokens.revoke(s, token_or_id or "")
+    click.echo(f"revoked token {row.id} (expires {row.expires_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@tokens.command("list")
+@click.option("--user", "username", required=True, help="Whose tokens to list.")
+@_guard
+def tokens_list(username: str) -> None:
+    """List a user's tokens: id, created, expires and whether each is live."""
+    from engine import tokens as api_tokens
+
+    with _session() as s:
+        rows = api_tokens.list_tokens(s, org.get_user_by_username(s, username))
+        click.echo(f"{'id':>6}  {'created (UTC)':16}  {'expires (UTC)':16}  status")
+        for t in rows:
+            status = "live" if api_tokens.is_live(t) else ("revoked" if t.revoked_at else "expired")
+            click.echo(f"{t.id:>6}  {t.created_at:%Y-%m-%d %H:%M}  {t.expires_at:%Y-%m-%d %H:%M}  {status}")
+
+
+@tokens.command("purge")
+@_guard
+def tokens_purge() -> None:
+    """Delete tokens expired or revoked over 30 days ago, and stored API responses over a day old."""
+    from engine import idempotency
+    from engine import tokens as api_tokens
+
+    with _session() as s:
+        n, m = api_tokens.purge_expired(s), idempotency.purge(s)
+    click.echo(f"purged {n} old token(s) and {m} stored API response(s)")
+
+
 if __name__ == "__main__":
     main()
