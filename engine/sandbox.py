@@ -539,4 +539,14 @@ class _SandboxScriptEngine(PythonScriptEngine):
 
 def make_script_engine() -> PythonScriptEngine:
     """A PythonScriptEngine whose environment is the sandbox. Re-attach it after every deserialization."""
+    _warm_calendar()
     return _SandboxScriptEngine(environment=SandboxEnvironment())
+
+
+@functools.lru_cache(maxsize=1)
+def _warm_calendar() -> None:
+    # The holidays library takes ~0.7 s to initialise on first use (later years cost ~1 ms each); that must
+    # not be charged to the first script that asks for a working day and its 1 s time budget.
+    from .calendar import bank_holidays, today
+
+    bank_holidays(today().year)

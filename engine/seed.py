@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import org
+from . import instances, org
 from .artefacts import collect_files
 from .deploy import DeployedItem, deploy
-from .models import Force, OrgUnit, User
+from .models import Force, Instance, OrgUnit, User
 
 DEMO_PASSWORD = "muster-demo"
 
@@ -27,6 +27,7 @@ class SeedReport:
     forces: int = 0
     org_units: int = 0
     users: int = 0
+    requests: int = 0
     deployed: list[DeployedItem] = field(default_factory=list)
 
 
@@ -53,7 +54,21 @@ def seed_demo(session: Session, repo: Path, *, password: str = DEMO_PASSWORD) ->
         report.users += 1
         session.flush()
     report.deployed += deploy_repo(session, repo, deployed_by="seed-demo")
+    session.flush()
+    report.requests = _demo_requests(session, repo, data.get("requests", []))
     return report
+
+
+def _demo_requests(session: Session, repo: Path, requests: list[dict[str, Any]]) -> int:
+    """Start the demo's example requests (once: only into an empty instance table), so a newcomer's first
+    screen has work in it. Start data comes from the processes' own scenario files."""
+    if session.execute(select(Instance.id).limit(1)).first() is not None:
+        return 0
+    for r in requests:
+        user = org.get_user_by_username(session, r["as"])
+        start = json.loads((repo / r["start_from"]).read_text())["start"]
+        instances.start_instance(session, user=user, process_key=r["process"], data=start)
+    return len(requests)
 
 
 def deploy_repo(session: Session, repo: Path, deployed_by: str | None = None) -> list[DeployedItem]:
