@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from alembic import context
 
+from engine import design_models  # noqa: F401  (registers the designer tables on Base.metadata)
 from engine.db import make_engine
 from engine.models import Base
-import engine.design_models  # noqa: F401,E402  (the designer tables)
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,10 +23,10 @@ def run_migrations_online() -> None:
     if connectable is not None:
         _run(connectable)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
+    db_engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    with db_engine.connect() as connection:
         _run(connection)
-    engine.dispose()
+    db_engine.dispose()
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
