@@ -5,7 +5,6 @@ Pure parsing over hardened XML and JSON: no database, no SpiffWorkflow.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,7 +240,3 @@ def _read_dmn(f: SourceFile) -> Artefact:
         })
     meta = {"hit_policy": table.get("hitPolicy", "UNIQUE"), "inputs": inputs, "outputs": outputs, "rules": rules}
     return Artefact("decision", did, f.filename, _text(f.content, f.filename), dec.get("name") or did, meta)
-
-
-def dumps_meta(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True)
