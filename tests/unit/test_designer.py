@@ -198,7 +198,12 @@ def test_rejection_needs_a_reason_and_problems_block_requests(factory: sessionma
 
 
 def test_running_instances_keep_their_version(factory: sessionmaker[Session]) -> None:
+    def running(s: Session) -> list[int]:
+        entry = next(e for e in catalogue(s) if (e.kind, e.key) == ("process", "leave_request"))
+        return [v.running for v in entry.versions["common"]]
+
     with unit_of_work(factory) as s:
+        already = running(s)[0]  # the demo seed may have started some
         old = start_instance(s, user=user(s, "jhale"), process_key="leave_request", data=LEAVE_START)
     publish(factory, "process", "leave_request", "common", "zhammond", renamed)
     with unit_of_work(factory) as s:
@@ -206,12 +211,12 @@ def test_running_instances_keep_their_version(factory: sessionmaker[Session]) ->
                              data={**LEAVE_START, "start_date": "2030-04-01", "end_date": "2030-04-02"})
         assert s.get(Definition, new.definition_id).version == 2
         assert s.get(Definition, old.definition_id).version == 1
+        assert running(s) == [1, already + 1]
         entry = next(e for e in catalogue(s) if (e.kind, e.key) == ("process", "leave_request"))
-        assert [v.running for v in entry.versions["common"]] == [1, 1]
         assert entry.resolution["CHES"] == ("common", 2)
-        report = impact(s, "process", "leave_request", "common")
-        running = {(r["force"], r["version"], r["count"]) for r in report.running}
-        assert running == {("CHES", 1, 1), ("CHES", 2, 1)}
+        counts = {(r["force"], r["version"]): r["count"] for r in impact(s, "process", "leave_request",
+                                                                         "common").running}
+        assert counts[("CHES", 2)] == 1 and counts[("CHES", 1)] >= 1
 
 
 def test_override_drift_and_impact(factory: sessionmaker[Session]) -> None:
