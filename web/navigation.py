@@ -37,7 +37,8 @@ def nav_items(user: User | None, path: str) -> list[NavItem]:
         return []
     audiences = {
         "everyone": True,
-        "designers": any(grant.role == "process_designer" for grant in user.roles),
+        "designers": any(grant.role in ("process_designer", "force_manager", "platform_admin")
+                         for grant in user.roles),  # approvers review publication requests there
         "administrators": org.is_administrator(user),
     }
     visible = [(text, href) for text, href, audience in AREAS if audiences[audience]]

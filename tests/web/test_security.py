@@ -237,3 +237,12 @@ def test_environment_overrides_defaults_and_create_app_overrides_both(
     assert app.config["DATABASE_URL"] == "sqlite:///from-env.db"
     assert app.config["MAX_CONTENT_LENGTH"] == 4096
     assert not (tmp_path / "instance").exists()  # nothing written when a key is given
+
+
+def test_designer_pages_allow_inline_styles_but_never_inline_scripts(client, auth, people) -> None:  # noqa: ANN001
+    auth.login("ada.admin")
+    designer = client.get("/designer/")
+    policy = designer.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    other = client.get("/admin/forces").headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in other
