@@ -1,6 +1,7 @@
 """The inbox at ``/``: filters, sort, counts and badges; claim and unclaim."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -73,17 +74,18 @@ def index() -> str:
                            processes=processes, scopes=SCOPES, dues=DUES, sorts=SORTS, names=names)
 
 
-def row(item: WorkItem, instances: Mapping[int, Instance], people: Mapping[int, User], now: object) -> Row:
+def row(item: WorkItem, instances: Mapping[int, Instance], people: Mapping[int, User],
+        now: dt.datetime) -> Row:
     """An inbox line for ``item``."""
     inst = instances.get(item.instance_id)
     requester = people.get(inst.started_by_id) if inst is not None else None
     return Row(item, inst, requester, casework.holder_text(item, dict(people)), due_state(item.due_at, now),
-               item.assignee_id == g.user.id)  # type: ignore[arg-type]
+               item.assignee_id == g.user.id)
 
 
-def counts(items: list[WorkItem], now: object) -> Counts:
+def counts(items: list[WorkItem], now: dt.datetime) -> Counts:
     """Totals by kind and due state."""
-    states = [due_state(i.due_at, now) for i in items]  # type: ignore[arg-type]
+    states = [due_state(i.due_at, now) for i in items]
     group = sum(1 for i in items if i.assignee_id is None and i.candidate_user_id is None)
     return Counts(len(items), len(items) - group, group, states.count("overdue"), states.count("soon"))
 

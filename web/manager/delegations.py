@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired
 from engine import org
 from engine.calendar import today
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.models import User
 from engine.routing import roles_in
 
 from ..auth import login_required
@@ -36,6 +37,15 @@ def is_force_manager() -> bool:
     return "force_manager" in roles_in(g.user, g.user.force_code)
 
 
+def delegation_form(people: list[User]) -> DelegationForm:
+    """The form, offering the force's active people (and only oneself as 'away' unless a force manager)."""
+    form = DelegationForm(away=str(g.user.id))
+    form.away.choices = [(str(p.id), p.full_name) for p in people] if is_force_manager() \
+        else [(str(g.user.id), g.user.full_name)]
+    form.delegate.choices = [("", "Choose…")] + [(str(p.id), f"{p.full_name} ({p.username})") for p in people]
+    return form
+
+
 @bp.route("/out-of-office", methods=["GET", "POST"])
 @login_required
 def out_of_office() -> Page | Response:
@@ -45,10 +55,7 @@ def out_of_office() -> Page | Response:
         people = org.list_users(db, force, include_inactive=False)
         current = org.list_delegations(db, force, on_or_after=today())
     names = {p.id: p.full_name for p in people}
-    form = DelegationForm(away=str(g.user.id))
-    form.away.choices = [(str(p.id), p.full_name) for p in people] if is_force_manager() \
-        else [(str(g.user.id), g.user.full_name)]
-    form.delegate.choices = [("", "Choose…")] + [(str(p.id), f"{p.full_name} ({p.username})") for p in people]
+    form = delegation_form(people)
     if form.validate_on_submit():
         try:
             with unit_of_work() as db:

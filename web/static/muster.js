@@ -20,3 +20,16 @@
 
   start('govuk-frontend.min.js').then(function () { return start('moj-frontend.min.js'); });
 })();
+
+/* Inbox filters apply as soon as a choice changes (the Apply button stays for keyboards and no-JS). */
+(function () {
+  'use strict';
+
+  var form = document.querySelector('form.muster-filters');
+  if (!form) {
+    return;
+  }
+  Array.prototype.forEach.call(form.querySelectorAll('select'), function (select) {
+    select.addEventListener('change', function () { form.submit(); });
+  });
+})();
