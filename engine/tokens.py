@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .errors import InvalidInputError, MusterError, NotFoundError
 from .models import ApiToken, Force, User, utcnow
@@ -64,18 +64,19 @@ def verify(session: Session, token: str | None, *, now: dt.datetime | None = Non
     if not token or len(token) > 200:
         raise TokenError(INVALID)
     digest = token_hash(token)
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == digest)).scalar_one_or_none()
-    now = now or utcnow()
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
+    found = session.execute(  # one round trip: token, user with roles, force
+        select(ApiToken, User, Force.active).join(User, User.id == ApiToken.user_id)
+        .join(Force, Force.code == User.force_code).where(ApiToken.token_hash == digest)
+        .options(joinedload(User.roles))).unique().first()
+    if found is None or not hmac.compare_digest(found[0].token_hash, digest):
         raise TokenError(INVALID)
-    if row.revoked_at is not None or row.expires_at <= now:
+    row, user, force_active = found
+    if row.revoked_at is not None or row.expires_at <= (now or utcnow()):
         raise TokenError("This API token has expired or was revoked. "
                          "Get a new one from POST /api/v1/auth/token.")
-    user = session.get(User, row.user_id)
-    force = session.get(Force, user.force_code) if user is not None else None
-    if user is None or not user.active or force is None or not force.active:
+    if not user.active or not force_active:
         raise TokenError(INVALID)
-    return user
+    return user  # type: ignore[no-any-return]
 
 
 def revoke(session: Session, token_or_id: str, *, now: dt.datetime | None = None) -> ApiToken:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy.orm import Session
 
 from engine import org, tokens
 from engine.errors import NotAllowedError
@@ -22,7 +25,7 @@ TOKEN_LIFETIME_KEY = "API_TOKEN_LIFETIME_SECONDS"  # optional setting; default t
 def register(bp: Blueprint) -> None:
     """Add the token endpoint, the token check and the 401 mapping to ``bp``."""
     bp.add_url_rule("/auth/token", view_func=issue_token, methods=["POST"])
-    bp.before_request(authenticate_request)
+    bp.before_request(require_bearer)
     bp.register_error_handler(tokens.TokenError, handle_token_error)
 
 
@@ -55,23 +58,24 @@ def _lifetime() -> dt.timedelta:
     return dt.timedelta(seconds=int(seconds)) if seconds else tokens.DEFAULT_LIFETIME
 
 
-def authenticate_request() -> None:
-    """Set ``g.api_user`` from the bearer token, or raise TokenError (401); public endpoints pass."""
+def require_bearer() -> None:
+    """Keep the bearer token of this request in ``g`` (401 without one); public endpoints pass. The
+    token is verified by ``authenticated`` inside the call's own transaction (one per request)."""
     view = current_app.view_functions.get(request.endpoint or "")
     op = operation_of(view)
     if op is not None and op.public:
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
+    if scheme.lower() != "bearer" or not token.strip():
         raise tokens.TokenError(tokens.INVALID)
-    with unit_of_work(read_only=True) as session:
-        g.api_user = tokens.verify(session, token.strip())
+    g.api_token = token.strip()
 
 
-def api_user() -> User:
-    """The user of this API request (set by ``authenticate_request``)."""
-    user: User = g.api_user
-    return user
+@contextmanager
+def authenticated(*, read_only: bool = False) -> Iterator[tuple[Session, User]]:
+    """One unit of work for an API call and the user its token belongs to (TokenError → 401)."""
+    with unit_of_work(read_only=read_only) as session:
+        yield session, tokens.verify(session, g.api_token)
 
 
 def handle_token_error(error: tokens.TokenError) -> tuple[Response | str, int]:

@@ -13,9 +13,8 @@ from engine.errors import DefinitionError, NotAllowedError, NotFoundError
 from engine.models import User
 from engine.routing import forces_of
 
-from ..extensions import unit_of_work
 from . import schemas
-from .auth import api_user
+from .auth import authenticated
 from .idempotency import run_once
 from .operations import operation
 from .payloads import dump, json_response, load_form
@@ -35,8 +34,8 @@ def register(bp: Blueprint) -> None:
            responses={200: schemas.ProcessList})
 def list_processes() -> Response:
     """The startable processes of the caller's force."""
-    with unit_of_work(read_only=True) as session:
-        rows = catalog.startable_processes(session, api_user().force_code)
+    with authenticated(read_only=True) as (session, user):
+        rows = catalog.startable_processes(session, user.force_code)
     return json_response(dump(schemas.ProcessList(), {"items": rows}))
 
 
@@ -44,8 +43,7 @@ def list_processes() -> Response:
            tag="catalogue", responses={200: schemas.DefinitionList})
 def list_definitions() -> Response:
     """Every deployed version in 'common' and in the override chains of the caller's forces."""
-    user = api_user()
-    with unit_of_work(read_only=True) as session:
+    with authenticated(read_only=True) as (session, user):
         scopes = {scope for force in forces_of(user) for scope in catalog.force_chain(session, force)}
         rows = [d for d in catalog.list_definitions(session) if d.scope in scopes]
         body = dump(schemas.DefinitionList(), {"items": rows})
@@ -60,16 +58,15 @@ def list_definitions() -> Response:
                        "(file, element, line, message).")
 def deploy_definitions() -> Response:
     """Deploy the uploaded files into 'common' or a force's scope."""
-    form = load_form(schemas.DeployForm())
-    files = uploaded_files()
-    scope = form.get("force") or catalog.COMMON
-
     def act(session: Session, user: User) -> tuple[Any, int]:
+        form = load_form(schemas.DeployForm())
+        files = uploaded_files()
+        scope = form.get("force") or catalog.COMMON
         check_can_deploy(session, user, scope)
         items = deploy(session, files, scope, deployed_by=user.username)
         return dump(schemas.Deployment(), {"deployed": items}), 201
 
-    return run_once(api_user(), act)
+    return run_once(act)
 
 
 def uploaded_files() -> list[SourceFile]:

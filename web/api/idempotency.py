@@ -15,36 +15,45 @@ from engine.errors import MusterError
 from engine.models import User
 
 from ..extensions import unit_of_work
+from .auth import authenticated
 from .payloads import encode, json_response
 
 Action = Callable[[Session, User], tuple[Any, int]]  # returns (dumped body, status)
 REPLAYED = "Idempotent-Replayed"
 
 
-def run_once(user: User, action: Action) -> Response:
-    """Run ``action`` in one unit of work; with an Idempotency-Key header, at most once per key."""
+def run_once(action: Action) -> Response:
+    """Authenticate and run ``action`` in one unit of work; with an Idempotency-Key, at most once per key.
+
+    The action parses the request itself, so a bad token is a 401 before any 400 or 422."""
     key = request.headers.get(idempotency.HEADER)
-    if key is None:
-        with unit_of_work() as session:
-            body, status = action(session, user)
-        return json_response(body, status)
-    fingerprint = idempotency.request_hash(request.method, request.full_path, canonical_body())
+    user_id: int | None = None
     try:
-        with unit_of_work() as session:
+        with authenticated() as (session, user):
+            user_id = user.id
+            if key is None:
+                body, status = action(session, user)
+                return json_response(body, status)
             row = idempotency.reserve(session, user_id=user.id, key=key, method=request.method,
-                                      path=request.path, fingerprint=fingerprint)
+                                      path=request.path, fingerprint=fingerprint())
             if row.status_code != idempotency.PENDING:
                 return json_response(row.body, row.status_code, {REPLAYED: "true"})
             body, status = action(session, user)
             text = encode(body)
             idempotency.record(session, row, status, text)
     except MusterError:
-        # Errors are not stored: the call changed nothing, so a retry may run it again. The engine
-        # commits some refusals before raising; drop the reservation that commit may have carried.
-        with unit_of_work() as session:
-            idempotency.release(session, user_id=user.id, key=key)
+        if key is not None and user_id is not None:
+            # Errors are not stored: the call changed nothing, so a retry may run it again. The engine
+            # commits some refusals before raising; drop the reservation such a commit carried.
+            with unit_of_work() as session:
+                idempotency.release(session, user_id=user_id, key=key)
         raise
     return json_response(text, status)
+
+
+def fingerprint() -> str:
+    """The request's method, path with query, and canonical body, hashed."""
+    return idempotency.request_hash(request.method, request.full_path, canonical_body())
 
 
 def canonical_body() -> bytes:

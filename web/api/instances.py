@@ -7,9 +7,8 @@ from sqlalchemy.orm import Session
 from engine import audit, instances
 from engine.models import User
 
-from ..extensions import unit_of_work
 from . import schemas, shapes
-from .auth import api_user
+from .auth import authenticated
 from .idempotency import run_once
 from .operations import operation
 from .payloads import dump, json_response, load_body, load_query
@@ -31,25 +30,24 @@ def register(bp: Blueprint) -> None:
            idempotent=True)
 def start_instance() -> Response:
     """Start ``process`` with the start form ``data`` and run it to its first wait state."""
-    payload = load_body(schemas.StartRequest())
-
     def act(session: Session, user: User) -> tuple[dict[str, object], int]:
+        payload = load_body(schemas.StartRequest())
         inst = instances.start_instance(session, user=user, process_key=payload["process"],
                                         data=payload["data"], business_key=payload.get("business_key"))
         view = instances.view_instance(session, user=user, instance_id=inst.id)
         names = shapes.usernames(session, user)
         return dump(schemas.Instance(), shapes.instance(view.instance, view.open_items, names)), 201
 
-    return run_once(api_user(), act)
+    return run_once(act)
 
 
 @operation(summary="The caller's instances, newest first", tag="instances", query=schemas.InstanceQuery,
            responses={200: schemas.InstanceList}, errors=(422,))
 def list_instances() -> Response:
     """Instances the caller started (``mine=1``, the default and the only listing offered)."""
-    load_query(schemas.InstanceQuery())
-    with unit_of_work(read_only=True) as session:
-        rows = instances.list_my_instances(session, user=api_user())
+    with authenticated(read_only=True) as (session, user):
+        load_query(schemas.InstanceQuery())
+        rows = instances.list_my_instances(session, user=user)
         items = [shapes.instance_summary(i) for i in rows]
     return json_response(dump(schemas.InstanceList(), {"items": items}))
 
@@ -58,8 +56,7 @@ def list_instances() -> Response:
            tag="instances", responses={200: schemas.Instance}, errors=(404,), path_params=ID)
 def get_instance(instance_id: int) -> Response:
     """An instance of a force the caller can see; 404 for anything else."""
-    user = api_user()
-    with unit_of_work(read_only=True) as session:
+    with authenticated(read_only=True) as (session, user):
         view = instances.view_instance(session, user=user, instance_id=instance_id)
         body = shapes.instance(view.instance, view.open_items, shapes.usernames(session, user))
     return json_response(dump(schemas.Instance(), body))
@@ -69,7 +66,7 @@ def get_instance(instance_id: int) -> Response:
            responses={200: schemas.History}, errors=(404,), path_params=ID)
 def get_history(instance_id: int) -> Response:
     """The hash-chained audit trail of an instance the caller can see."""
-    with unit_of_work(read_only=True) as session:
-        inst = instances.get_instance(session, user=api_user(), instance_id=instance_id)
+    with authenticated(read_only=True) as (session, user):
+        inst = instances.get_instance(session, user=user, instance_id=instance_id)
         events = [shapes.audit_event(e) for e in audit.history(session, inst.id)]
     return json_response(dump(schemas.History(), {"items": events}))

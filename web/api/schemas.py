@@ -8,6 +8,8 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 KEY = validate.Regexp(r"^[A-Za-z0-9_.-]{1,128}$", error="Use 1 to 128 letters, digits, '_', '.' or '-'.")
+FORCE = validate.Regexp(r"^[A-Za-z0-9_-]{1,16}$", error="Use a force code: 1 to 16 letters, digits, _ or -.")
+TEXT = validate.Regexp(r"^[^\x00]*$", error="Text cannot contain NUL characters.")
 
 
 class StrictSchema(Schema):
@@ -35,9 +37,8 @@ class Error(Schema):
 
 
 class TokenRequest(StrictSchema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024),
-                             load_only=True)
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=80), TEXT])
+    password = fields.String(required=True, validate=[validate.Length(min=1, max=1024), TEXT], load_only=True)
 
 
 class Token(Schema):
@@ -71,7 +72,7 @@ class Definition(Schema):
 
 
 class DeployForm(StrictSchema):
-    force = fields.String(validate=validate.Length(min=1, max=16), metadata={
+    force = fields.String(validate=FORCE, metadata={
         "description": "Deploy into this force's scope (an override); omit for 'common'"})
 
 
@@ -155,7 +156,7 @@ class StartRequest(StrictSchema):
     process = fields.String(required=True, validate=KEY)
     data = fields.Dict(keys=fields.String(), load_default=dict,
                        metadata={"description": "The start form's fields"})
-    business_key = fields.String(allow_none=True, validate=validate.Length(min=1, max=200))
+    business_key = fields.String(allow_none=True, validate=[validate.Length(min=1, max=200), TEXT])
 
 
 class InstanceQuery(StrictSchema):

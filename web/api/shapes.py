@@ -1,13 +1,15 @@
 """Engine objects as the plain dicts the API schemas dump (field names of the API, usernames for ids).
 
-Reads only by primary key through the session's identity map; no business rules here.
+Reads nothing but usernames by id; no business rules here.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from engine.models import AuditEvent, Instance, User, WorkItem
 
@@ -15,15 +17,18 @@ Names = Callable[[int | None], str | None]
 
 
 def usernames(session: Session, caller: User) -> Names:
-    """A lookup from user id to username that knows the caller without a query."""
+    """A lookup from user id to username: the caller and users already in the session need no query,
+    others one small query each (not the whole user with its roles)."""
     known: dict[int, str] = {caller.id: caller.username}
 
     def name(user_id: int | None) -> str | None:
         if user_id is None:
             return None
         if user_id not in known:
-            user = session.get(User, user_id)
-            known[user_id] = user.username if user is not None else str(user_id)
+            loaded = session.identity_map.get(identity_key(User, user_id))
+            found = loaded.username if isinstance(loaded, User) else session.execute(
+                select(User.username).where(User.id == user_id)).scalar()
+            known[user_id] = found or str(user_id)
         return known[user_id]
 
     return name

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 from engine import workitems
 from engine.models import User, WorkItem
 
-from ..extensions import unit_of_work
 from . import schemas, shapes
-from .auth import api_user
+from .auth import authenticated
 from .idempotency import Action, run_once
 from .operations import operation
 from .payloads import dump, json_response, load_body, load_query
@@ -35,11 +34,10 @@ def register(bp: Blueprint) -> None:
            tag="tasks", query=schemas.TaskQuery, responses={200: schemas.WorkItemList}, errors=(422,))
 def list_tasks() -> Response:
     """The caller's inbox, filtered and sorted as asked."""
-    query = load_query(schemas.TaskQuery())
-    flt = workitems.InboxFilter(scope=query["scope"], process=query.get("process"), due=query.get("due"),
-                                sort=query["sort"])
-    user = api_user()
-    with unit_of_work(read_only=True) as session:
+    with authenticated(read_only=True) as (session, user):
+        query = load_query(schemas.TaskQuery())
+        flt = workitems.InboxFilter(scope=query["scope"], process=query.get("process"),
+                                    due=query.get("due"), sort=query["sort"])
         names = shapes.usernames(session, user)
         items = [shapes.work_item(w, names) for w in workitems.inbox(session, user=user, flt=flt)]
     return json_response(dump(schemas.WorkItemList(), {"items": items}))
@@ -49,8 +47,7 @@ def list_tasks() -> Response:
            responses={200: schemas.WorkItemDetail}, errors=(404,), path_params=ID)
 def get_task(item_id: int) -> Response:
     """A work item of a force the caller can see; 404 for anything else."""
-    user = api_user()
-    with unit_of_work(read_only=True) as session:
+    with authenticated(read_only=True) as (session, user):
         item = workitems.get_work_item(session, user=user, item_id=item_id)
         body = {**shapes.work_item(item, shapes.usernames(session, user)),
                 "form": workitems.form_for(session, item), "draft": item.draft}
@@ -61,18 +58,19 @@ def get_task(item_id: int) -> Response:
            errors=ACTION_ERRORS, idempotent=True, path_params=ID)
 def claim_task(item_id: int) -> Response:
     """Take a work item offered to one of the caller's roles."""
-    return run_once(api_user(), _item_action(workitems.claim, item_id))
+    return run_once(_item_action(workitems.claim, item_id))
 
 
 @operation(summary="Give a claimed work item back to its role", tag="tasks",
            responses={200: schemas.WorkItem}, errors=ACTION_ERRORS, idempotent=True, path_params=ID)
 def unclaim_task(item_id: int) -> Response:
     """Return a claimed work item to the group."""
-    return run_once(api_user(), _item_action(workitems.unclaim, item_id))
+    return run_once(_item_action(workitems.unclaim, item_id))
 
 
 def _item_action(use_case: Callable[..., WorkItem], item_id: int) -> Action:
     def act(session: Session, user: User) -> tuple[Any, int]:
+        lock_item(session, item_id)
         item = use_case(session, user=user, item_id=item_id)
         return dump(schemas.WorkItem(), shapes.work_item(item, shapes.usernames(session, user))), 200
 
@@ -87,13 +85,26 @@ def _item_action(use_case: Callable[..., WorkItem], item_id: int) -> Action:
                        "403 for segregation of duties.")
 def complete_task(item_id: int) -> Response:
     """Complete the item and return the instance's new status and its next work items."""
-    payload = load_body(schemas.CompleteRequest())
-
     def act(session: Session, user: User) -> tuple[Any, int]:
+        payload = load_body(schemas.CompleteRequest())
+        lock_item(session, item_id)
         done = workitems.complete(session, user=user, item_id=item_id, data=payload["data"])
         names = shapes.usernames(session, user)
         body = {"instance": done.instance, "item": shapes.work_item(done.item, names),
                 "next_items": [shapes.work_item(w, names) for w in done.next_items]}
         return dump(schemas.CompletionResult(), body), 200
 
-    return run_once(api_user(), act)
+    return run_once(act)
+
+
+def lock_item(session: Session, item_id: int) -> None:
+    """Take the work item's row lock before the engine reads it, so concurrent actions on one item queue
+    up and each sees the previous one's result (409) instead of a half-stale view.
+
+    Stopgap until ``engine.workitems`` locks the row itself: on PostgreSQL (READ COMMITTED) a loser
+    that read the item before the winner committed but the instance after it is refused by the
+    segregation check (403), or finds its task no longer ready and puts the instance in error (500).
+    SQLite already serialises writers (a no-op there)."""
+    # Kept referenced for the session's life: the engine's own session.get then reuses the locked row
+    # instead of reading it again (the identity map holds objects weakly).
+    session.info.setdefault("locked", []).append(session.get(WorkItem, item_id, with_for_update=True))

@@ -1,0 +1,271 @@
+"""API benchmark: `muster run` (waitress) on PostgreSQL, driven over HTTP on 127.0.0.1 through a
+3-user-task approval (approval3): token, then per instance start, and for each of the three steps the
+approver lists their tasks and completes one; with 1 and with 8 concurrent clients.
+
+Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--py-spy OUT]
+Creates and drops its own database (muster_api_bench) on the PostgreSQL server given by --postgres.
+Prints instances/s, calls/s and p50/p95 ms per call type; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import text
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from engine import org  # noqa: E402
+from engine.artefacts import collect_files  # noqa: E402
+from engine.db import make_engine, make_session_factory, unit_of_work  # noqa: E402
+from engine.deploy import deploy  # noqa: E402
+from engine.schema import upgrade  # noqa: E402
+
+DEFS = REPO / "tests" / "fixtures" / "defs"
+PASSWORD = "bench-password-1"
+DATABASE = "muster_api_bench"
+START = {"process": "approval3", "data": {"amount_pence": 60000, "purpose": "bench"}}
+STEPS = [("mgr", "mine", {"decision": "approve"}), ("bh", "group", {"decision": "approve"}),
+         ("ap", "group", {"paid_on": "2026-12-01"})]
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else float("nan")
+
+
+@contextmanager
+def bench_database(admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database for the run, dropped afterwards."""
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    url = admin_url.rsplit("/", 1)[0] + "/" + DATABASE
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(url: str, clients: int) -> None:
+    """MFSS over CHES; per client a requester, their line manager, a budget holder and an AP officer;
+    the approval3 process, decision and forms in common."""
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as s:
+        org.add_force(s, "MFSS", "Multi-Force Shared Service")
+        org.add_force(s, "CHES", "Cheshire Constabulary", parent="MFSS")
+        s.flush()
+        for c in range(clients):
+            for name, roles in (("mgr", ["line_manager"]), ("req", []), ("bh", ["budget_holder"]),
+                                ("ap", ["ssc_ap_officer"])):
+                org.add_user(s, f"{name}{c}", "CHES", f"{name} {c}", roles=["employee", *roles],
+                             password=PASSWORD, manager=f"mgr{c}" if name == "req" else None)
+                s.flush()
+        deploy(s, collect_files([DEFS / "common", DEFS / "forms"]), "common", deployed_by="bench")
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[str]:
+    """`muster run` on 127.0.0.1:port (optionally under py-spy), until the block ends."""
+    cmd = [sys.executable, "-m", "web.cli", "run", "--host", "127.0.0.1", "--port", str(port),
+           "--threads", str(threads), "--no-worker"]
+    if py_spy is not None:
+        cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "200", "--format", "raw",
+               "--output", str(py_spy), "--"] + cmd
+    env = {**os.environ, "MUSTER_DATABASE_URL": url, "MUSTER_SECRET_KEY": "api-bench"}
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        _wait_until_up(base, proc)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"muster run exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            if requests.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("muster run did not start within 30 s")
+
+
+class Client:
+    """One API client (a thread) playing four people; records the latency of every call by type."""
+
+    def __init__(self, base: str, index: int, timings: dict[str, list[float]], errors: Counter[str]) -> None:
+        self.base, self.index, self.timings, self.errors = base, index, timings, errors
+        self.http = requests.Session()
+        self.tokens: dict[str, str] = {}
+
+    def call(self, kind: str, method: str, path: str, who: str | None, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        started = time.perf_counter()
+        r = self.http.request(method, self.base + path, json=body, headers=headers, timeout=120)
+        self.timings[kind].append((time.perf_counter() - started) * 1000)
+        if r.status_code >= 300:
+            self.errors[f"{kind} {r.status_code}"] += 1
+            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+        return r.json()
+
+    def sign_in(self) -> None:
+        for role in ("req", "mgr", "bh", "ap"):
+            user = f"{role}{self.index}"
+            body = self.call("token", "POST", "/auth/token", None, {"username": user, "password": PASSWORD})
+            self.tokens[user] = body["token"]
+
+    def one_instance(self) -> None:
+        inst = self.call("start", "POST", "/instances", f"req{self.index}", START)
+        for role, scope, data in STEPS:
+            who = f"{role}{self.index}"
+            items = self.call("list", "GET", f"/tasks?scope={scope}", who)["items"]
+            item = next(i for i in items if i["instance_id"] == inst["id"])
+            self.call("complete", "POST", f"/tasks/{item['id']}/complete", who, {"data": data})
+
+
+def drive(base: str, clients: int, instances: int) -> dict[str, Any]:
+    """Run ``instances`` instances split over ``clients`` threads; timings and throughput."""
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    workers = [Client(base, c, timings, errors) for c in range(clients)]
+    for w in workers:
+        w.sign_in()
+    share = [instances // clients + (1 if c < instances % clients else 0) for c in range(clients)]
+    done = [0] * clients
+
+    def run(c: int) -> None:
+        for _ in range(share[c]):
+            try:
+                workers[c].one_instance()
+                done[c] += 1
+            except Exception as exc:  # counted and reported; the run goes on
+                print(f"client {c}: {exc}", file=sys.stderr)
+
+    before = sum(len(v) for k, v in timings.items() if k != "token")
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    calls = sum(len(v) for k, v in timings.items() if k != "token") - before
+    return {"clients": clients, "instances": sum(done), "seconds": seconds, "calls": calls,
+            "timings": dict(timings), "errors": dict(errors)}
+
+
+def report(result: dict[str, Any]) -> None:
+    print(f"\n{result['clients']} client(s): {result['instances']} instances in {result['seconds']:.1f} s = "
+          f"{result['instances'] / result['seconds']:.1f} instances/s, "
+          f"{result['calls'] / result['seconds']:.0f} API calls/s (token calls excluded)")
+    print(f"  {'call':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for kind in ("token", "start", "list", "complete"):
+        values = result["timings"].get(kind, [])
+        if values:
+            print(f"  {kind:10} {len(values):6d} {pct(values, 50):8.1f} {pct(values, 95):8.1f} "
+                  f"{statistics.mean(values):8.1f}")
+    if result["errors"]:
+        print(f"  errors: {result['errors']}")
+
+
+PARTS = [  # (label, a frame marker); shares are inclusive, of the samples inside a request
+    ("engine: start_instance", "start_instance (engine/instances.py"),
+    ("engine: workitems.complete", "complete (engine/workitems.py"),
+    ("  of which instances.save_progress", "save_progress (engine/instances.py"),
+    ("  of which sla.after_save (notifications, reminders)", "after_save (engine/sla.py"),
+    ("  of which SpiffWorkflow load/run/dump", "(SpiffWorkflow/"),
+    ("  of which audit.record", "record (engine/audit.py"),
+    ("engine: catalog.bundle_for (start)", "bundle_for (engine/catalog.py"),
+    ("engine: workitems.inbox (list)", "inbox (engine/workitems.py"),
+    ("api: tokens.verify (every call)", "verify (engine/tokens.py"),
+    ("api: lock_item (complete)", "lock_item (web/api/tasks.py"),
+    ("api: view_instance (start reply)", "view_instance (engine/instances.py"),
+    ("api: marshmallow load/dump", "(marshmallow/"),
+    ("api: JSON parse/encode", "(json/"),
+    ("unit of work commit", "Session.commit (sqlalchemy/orm/session.py"),
+    ("SQLAlchemy (all, incl. psycopg below it)", "(sqlalchemy/"),
+    ("psycopg client (all)", "(psycopg/"),
+]
+
+
+def summarise_profile(path: Path) -> None:
+    """Where the server's CPU went while handling requests (py-spy samples, idle threads excluded)."""
+    shares: Counter[str] = Counter()
+    total = requests_total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        if "Flask.wsgi_app" not in stack:
+            continue
+        requests_total += int(count)
+        for label, marker in PARTS:
+            if marker in stack:
+                shares[label] += int(count)
+    print(f"\nserver profile: {requests_total} of {total} samples inside requests (py-spy, idle excluded)")
+    for label, _ in PARTS:
+        print(f"  {100 * shares[label] / max(requests_total, 1):5.1f}%  {label}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--instances", type=int, default=200, help="instances per run (default 200)")
+    ap.add_argument("--clients", default="1,8", help="concurrent clients per run, comma-separated")
+    ap.add_argument("--threads", type=int, default=8, help="waitress threads")
+    ap.add_argument("--postgres", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL",
+                                                         "postgresql://postgres@127.0.0.1:5432/postgres"),
+                    help="a PostgreSQL URL whose server may get a scratch database")
+    ap.add_argument("--py-spy", type=Path, default=None, help="profile the server into this raw file")
+    args = ap.parse_args()
+    runs = [int(c) for c in args.clients.split(",")]
+    if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs):
+        ap.error("keep the load bounded: 1-5000 instances, 1-32 clients")
+    with bench_database(args.postgres) as url:
+        seed(url, max(runs))
+        with server(url, free_port(), args.threads, args.py_spy) as base:
+            drive(base, 1, min(10, args.instances))  # warm-up: imports, parsed-spec cache, pools
+            for clients in runs:
+                report(drive(base, clients, args.instances))
+    if args.py_spy is not None and args.py_spy.exists():
+        summarise_profile(args.py_spy)
+
+
+if __name__ == "__main__":
+    main()
