@@ -129,10 +129,14 @@ def test_the_requester_withdraws_an_open_request_once(demo: DemoWorld) -> None:
     assert constable.post(f"/requests/{iid}/withdraw").status_code == 409
 
 
-def test_the_line_manager_cannot_withdraw_the_request(demo: DemoWorld) -> None:
+def test_the_line_manager_cannot_withdraw_the_request_but_a_force_manager_can(demo: DemoWorld) -> None:
     iid = demo.start("jhale")
     assert "Withdraw request" not in demo.client("arahman").get(f"/requests/{iid}").get_data(as_text=True)
     assert demo.client("arahman").post(f"/requests/{iid}/withdraw").status_code == 403
+    force_manager = demo.client("ebooth")
+    assert "Withdraw request" in force_manager.get(f"/requests/{iid}").get_data(as_text=True)
+    assert force_manager.post(f"/requests/{iid}/withdraw", data={"reason": "Duplicate"}).status_code == 302
+    assert demo.instance(iid).status == "cancelled"
 
 
 def test_a_withdrawal_reason_has_a_length_limit(demo: DemoWorld) -> None:

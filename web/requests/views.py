@@ -6,6 +6,8 @@ from werkzeug.wrappers import Response
 
 from engine import casework, instances, reports
 from engine.errors import InvalidInputError
+from engine.models import OPEN_STATUSES
+from engine.routing import roles_in
 
 from ..auth import login_required
 from ..extensions import unit_of_work
@@ -41,7 +43,8 @@ def detail(instance_id: int) -> str:
         names = casework.names_by_username(db, {e.actor for e in view.history})
     inst = view.instance
     steps = [(w, casework.holder_text(w, people)) for w in view.open_items]
-    can_withdraw = inst.status in ("running", "waiting", "error") and inst.started_by_id == g.user.id
+    can_withdraw = inst.status in OPEN_STATUSES and (
+        inst.started_by_id == g.user.id or "force_manager" in roles_in(g.user, inst.force_code))
     return render_template("requests/detail.html", instance=inst, steps=steps, requester=people.get(
         inst.started_by_id), history=entries(view.history, names, people), can_withdraw=can_withdraw)
 
