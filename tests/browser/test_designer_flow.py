@@ -13,16 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from engine import calendar, passwords
+from tests.seeding import seeded_sqlite
+from engine import calendar
 from engine.db import make_engine, make_session_factory, unit_of_work
 from engine.instances import start_instance
 from engine.models import Definition, Instance, User
-from engine.schema import upgrade
-from engine.seed import DEMO_PASSWORD, seed_demo
+from engine.seed import DEMO_PASSWORD
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -40,17 +39,7 @@ NEW_NAME = "Approve or refuse leave"
 def database(tmp_path: Path) -> Iterator[str]:
     calendar.working_days_between("2026-01-01", "2031-12-31", ())  # load the bank holidays before any
     # sandboxed script's 1 s budget starts: the first load is slow on a busy machine
-    url = f"sqlite:///{tmp_path / 'browser.db'}"
-    upgrade(url)
-    saved = passwords._HASHER
-    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(make_session_factory(engine)) as s:
-            seed_demo(s, REPO)
-    finally:
-        passwords._HASHER = saved
-        engine.dispose()
+    url = seeded_sqlite(tmp_path / 'browser.db')
     yield url
 
 

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import calendar, designer, org, passwords
+from tests.seeding import seeded_sqlite
+from engine import calendar, designer, org
 from engine.design_models import Draft
 from engine.catalog import bundle_for
 from engine.db import make_engine, make_session_factory, unit_of_work
@@ -23,7 +23,7 @@ from engine.export import export_definitions
 from engine.instances import start_instance
 from engine.models import AuditEvent, Definition, User
 from engine.schema import upgrade
-from engine.seed import deploy_repo, seed_demo
+from engine.seed import deploy_repo
 
 REPO = Path(__file__).resolve().parents[2]
 LEAVE_START = {"leave_type": "annual", "start_date": "2030-03-04", "end_date": "2030-03-08",
@@ -37,17 +37,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     calendar.working_days_between("2026-01-01", "2031-12-31", ())  # load the bank holidays before any
     # sandboxed script's 1 s budget starts: the first load is slow on a busy machine
     path = tmp_path_factory.mktemp("designer") / "seeded.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    saved = passwords._HASHER
-    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(make_session_factory(engine)) as s:
-            seed_demo(s, REPO)
-    finally:
-        passwords._HASHER = saved
-        engine.dispose()
+    seeded_sqlite(path)
     return path
 
 

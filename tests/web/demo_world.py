@@ -11,16 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import instances, org, passwords, workitems
+from tests.seeding import seeded_sqlite
+from engine import instances, org, workitems
 from engine.calendar import today as engine_today
-from engine.db import make_engine, make_session_factory, unit_of_work
 from engine.models import Instance, WorkItem
-from engine.schema import upgrade
-from engine.seed import DEMO_PASSWORD, seed_demo
+from engine.seed import DEMO_PASSWORD
 from web import create_app
 from web.extensions import unit_of_work as web_unit_of_work
 
@@ -32,17 +30,7 @@ __all__ = ["DemoWorld", "claim_form", "claim_data", "demo", "demo_app", "seeded_
 def seeded_demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file holding the demo seed (cheap password hashes), made once per session."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    saved = passwords._HASHER
-    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            seed_demo(session, REPO)
-    finally:
-        passwords._HASHER = saved
-        engine.dispose()
+    seeded_sqlite(path)
     return path
 
 

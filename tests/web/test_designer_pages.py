@@ -7,16 +7,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import calendar, passwords
-from engine.db import make_engine, make_session_factory, unit_of_work
+from tests.seeding import seeded_sqlite
+from engine import calendar
 from engine.models import Definition
-from engine.seed import DEMO_PASSWORD, seed_demo
+from engine.seed import DEMO_PASSWORD
 from web.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,21 +24,11 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo organisation and definitions, seeded once per module."""
-    from engine.schema import upgrade
 
     calendar.working_days_between("2026-01-01", "2031-12-31", ())  # load the bank holidays before any
     # sandboxed script's 1 s budget starts: the first load is slow on a busy machine
     path = tmp_path_factory.mktemp("designer-web") / "seeded.db"
-    upgrade(f"sqlite:///{path}")
-    saved = passwords._HASHER
-    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    engine = make_engine(f"sqlite:///{path}")
-    try:
-        with unit_of_work(make_session_factory(engine)) as s:
-            seed_demo(s, REPO)
-    finally:
-        passwords._HASHER = saved
-        engine.dispose()
+    seeded_sqlite(path)
     return path
 
 
