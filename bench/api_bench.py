@@ -91,7 +91,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[str]:
+def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[tuple[str, int]]:
     """`muster run` on 127.0.0.1:port (optionally under py-spy), until the block ends."""
     cmd = [sys.executable, "-m", "web.cli", "run", "--host", "127.0.0.1", "--port", str(port),
            "--threads", str(threads), "--no-worker"]
@@ -103,7 +103,7 @@ def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[s
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         _wait_until_up(base, proc)
-        yield base
+        yield base, proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -159,7 +159,16 @@ class Client:
             self.call("complete", "POST", f"/tasks/{item['id']}/complete", who, {"data": data})
 
 
-def drive(base: str, clients: int, instances: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drive(base: str, clients: int, instances: int, pid: int) -> dict[str, Any]:
     """Run ``instances`` instances split over ``clients`` threads; timings and throughput."""
     timings: dict[str, list[float]] = defaultdict(list)
     errors: Counter[str] = Counter()
@@ -178,6 +187,7 @@ def drive(base: str, clients: int, instances: int) -> dict[str, Any]:
                 print(f"client {c}: {exc}", file=sys.stderr)
 
     before = sum(len(v) for k, v in timings.items() if k != "token")
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     for t in threads:
@@ -185,15 +195,17 @@ def drive(base: str, clients: int, instances: int) -> dict[str, Any]:
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu
     calls = sum(len(v) for k, v in timings.items() if k != "token") - before
-    return {"clients": clients, "instances": sum(done), "seconds": seconds, "calls": calls,
+    return {"clients": clients, "instances": sum(done), "seconds": seconds, "calls": calls, "cpu": cpu,
             "timings": dict(timings), "errors": dict(errors)}
 
 
 def report(result: dict[str, Any]) -> None:
     print(f"\n{result['clients']} client(s): {result['instances']} instances in {result['seconds']:.1f} s = "
           f"{result['instances'] / result['seconds']:.1f} instances/s, "
-          f"{result['calls'] / result['seconds']:.0f} API calls/s (token calls excluded)")
+          f"{result['calls'] / result['seconds']:.0f} API calls/s (token calls excluded); "
+          f"server CPU {1000 * result['cpu'] / max(result['instances'], 1):.0f} ms per instance")
     print(f"  {'call':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for kind in ("token", "start", "list", "complete"):
         values = result["timings"].get(kind, [])
@@ -259,10 +271,10 @@ def main() -> None:
         ap.error("keep the load bounded: 1-5000 instances, 1-32 clients")
     with bench_database(args.postgres) as url:
         seed(url, max(runs))
-        with server(url, free_port(), args.threads, args.py_spy) as base:
-            drive(base, 1, min(10, args.instances))  # warm-up: imports, parsed-spec cache, pools
+        with server(url, free_port(), args.threads, args.py_spy) as (base, pid):
+            drive(base, 1, min(10, args.instances), pid)  # warm-up: imports, parsed-spec cache, pools
             for clients in runs:
-                report(drive(base, clients, args.instances))
+                report(drive(base, clients, args.instances, pid))
     if args.py_spy is not None and args.py_spy.exists():
         summarise_profile(args.py_spy)
 

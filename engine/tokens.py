@@ -76,7 +76,7 @@ def verify(session: Session, token: str | None, *, now: dt.datetime | None = Non
                          "Get a new one from POST /api/v1/auth/token.")
     if not user.active or not force_active:
         raise TokenError(INVALID)
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def revoke(session: Session, token_or_id: str, *, now: dt.datetime | None = None) -> ApiToken:

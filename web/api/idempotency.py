@@ -27,10 +27,9 @@ def run_once(action: Action) -> Response:
 
     The action parses the request itself, so a bad token is a 401 before any 400 or 422."""
     key = request.headers.get(idempotency.HEADER)
-    user_id: int | None = None
+    reserved_by: int | None = None  # the user id, once this request holds the key's reservation
     try:
         with authenticated() as (session, user):
-            user_id = user.id
             if key is None:
                 body, status = action(session, user)
                 return json_response(body, status)
@@ -38,15 +37,16 @@ def run_once(action: Action) -> Response:
                                       path=request.path, fingerprint=fingerprint())
             if row.status_code != idempotency.PENDING:
                 return json_response(row.body, row.status_code, {REPLAYED: "true"})
+            reserved_by = user.id
             body, status = action(session, user)
             text = encode(body)
             idempotency.record(session, row, status, text)
     except MusterError:
-        if key is not None and user_id is not None:
+        if key is not None and reserved_by is not None:
             # Errors are not stored: the call changed nothing, so a retry may run it again. The engine
             # commits some refusals before raising; drop the reservation such a commit carried.
             with unit_of_work() as session:
-                idempotency.release(session, user_id=user_id, key=key)
+                idempotency.release(session, user_id=reserved_by, key=key)
         raise
     return json_response(text, status)
 
