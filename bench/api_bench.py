@@ -2,7 +2,7 @@
 3-user-task approval (approval3): token, then per instance start, and for each of the three steps the
 approver lists their tasks and completes one; with 1 and with 8 concurrent clients.
 
-Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--py-spy OUT]
+Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--servers 1] [--py-spy OUT]
 Creates and drops its own database (muster_api_bench) on the PostgreSQL server given by --postgres.
 Prints instances/s, calls/s and p50/p95 ms per call type; asserts nothing.
 """
@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +168,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drive(base: str, clients: int, instances: int, pid: int) -> dict[str, Any]:
-    """Run ``instances`` instances split over ``clients`` threads; timings and throughput."""
+def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> dict[str, Any]:
+    """Run ``instances`` instances split over ``clients`` threads (spread over the servers ``bases``)."""
     timings: dict[str, list[float]] = defaultdict(list)
     errors: Counter[str] = Counter()
-    workers = [Client(base, c, timings, errors) for c in range(clients)]
+    workers = [Client(bases[c % len(bases)], c, timings, errors) for c in range(clients)]
     for w in workers:
         w.sign_in()
     share = [instances // clients + (1 if c < instances % clients else 0) for c in range(clients)]
@@ -187,7 +187,7 @@ def drive(base: str, clients: int, instances: int, pid: int) -> dict[str, Any]:
                 print(f"client {c}: {exc}", file=sys.stderr)
 
     before = sum(len(v) for k, v in timings.items() if k != "token")
-    cpu = cpu_seconds(pid)
+    cpu = sum(cpu_seconds(pid) for pid in pids)
     started = time.perf_counter()
     threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     for t in threads:
@@ -195,14 +195,15 @@ def drive(base: str, clients: int, instances: int, pid: int) -> dict[str, Any]:
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
-    cpu = cpu_seconds(pid) - cpu
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
     calls = sum(len(v) for k, v in timings.items() if k != "token") - before
-    return {"clients": clients, "instances": sum(done), "seconds": seconds, "calls": calls, "cpu": cpu,
-            "timings": dict(timings), "errors": dict(errors)}
+    return {"servers": len(bases), "clients": clients, "instances": sum(done), "seconds": seconds,
+            "calls": calls, "cpu": cpu, "timings": dict(timings), "errors": dict(errors)}
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"\n{result['clients']} client(s): {result['instances']} instances in {result['seconds']:.1f} s = "
+    print(f"\n{result['servers']} server(s), {result['clients']} client(s): "
+          f"{result['instances']} instances in {result['seconds']:.1f} s = "
           f"{result['instances'] / result['seconds']:.1f} instances/s, "
           f"{result['calls'] / result['seconds']:.0f} API calls/s (token calls excluded); "
           f"server CPU {1000 * result['cpu'] / max(result['instances'], 1):.0f} ms per instance")
@@ -264,17 +265,24 @@ def main() -> None:
     ap.add_argument("--postgres", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL",
                                                          "postgresql://postgres@127.0.0.1:5432/postgres"),
                     help="a PostgreSQL URL whose server may get a scratch database")
-    ap.add_argument("--py-spy", type=Path, default=None, help="profile the server into this raw file")
+    ap.add_argument("--servers", type=int, default=1,
+                    help="`muster run` processes (clients are spread over them; default 1)")
+    ap.add_argument("--py-spy", type=Path, default=None, help="profile the (first) server into this raw file")
     args = ap.parse_args()
     runs = [int(c) for c in args.clients.split(",")]
-    if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs):
-        ap.error("keep the load bounded: 1-5000 instances, 1-32 clients")
+    if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs) or not 0 < args.servers <= 4:
+        ap.error("keep the load bounded: 1-5000 instances, 1-32 clients, 1-4 servers")
     with bench_database(args.postgres) as url:
         seed(url, max(runs))
-        with server(url, free_port(), args.threads, args.py_spy) as (base, pid):
-            drive(base, 1, min(10, args.instances), pid)  # warm-up: imports, parsed-spec cache, pools
+        with ExitStack() as stack:
+            spy = [args.py_spy] + [None] * (args.servers - 1)
+            started = [stack.enter_context(server(url, free_port(), args.threads, spy[i]))
+                       for i in range(args.servers)]
+            bases, pids = [b for b, _ in started], [p for _, p in started]
+            for base in bases:  # warm-up: imports, parsed-spec cache, connection pools
+                drive([base], 1, min(10, args.instances), pids)
             for clients in runs:
-                report(drive(base, clients, args.instances, pid))
+                report(drive(bases, clients, args.instances, pids))
     if args.py_spy is not None and args.py_spy.exists():
         summarise_profile(args.py_spy)
 
