@@ -76,13 +76,12 @@ class DeployForm(StrictSchema):
         "description": "Deploy into this force's scope (an override); omit for 'common'"})
 
 
-class DeployUpload(Schema):
-    """The multipart body of POST /definitions (documentation only: files are read from request.files)."""
+class DeployUpload(DeployForm):
+    """The multipart body of POST /definitions: the form fields plus the files (read from request.files)."""
 
     files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True,
                         validate=validate.Length(min=1, max=50),
-                        metadata={"description": ".bpmn, .dmn and form .json files"})
-    force = fields.String(metadata={"description": "Force scope; omit for 'common'"})
+                        metadata={"description": ".bpmn, .dmn and form .json files (repeat the field)"})
 
 
 class DeployedItem(Schema):
