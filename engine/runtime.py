@@ -276,6 +276,12 @@ def ready_user_tasks(wf: BpmnWorkflow) -> list[ReadyTask]:
     return out
 
 
+def is_ready(wf: BpmnWorkflow, task_id: str) -> bool:
+    """Is the user task ``task_id`` READY (waiting for input)?"""
+    task = wf.get_task_from_id(UUID(task_id))
+    return task is not None and task.state == TaskState.READY and bool(task.task_spec.manual)
+
+
 def complete_task(wf: BpmnWorkflow, task_id: str, data: dict[str, Any], log: StepLog | None = None) -> str:
     """Complete a READY user task with form data and run to the next wait state; returns its bpmn id."""
     task = wf.get_task_from_id(UUID(task_id))

@@ -67,7 +67,11 @@ def get_work_item(session: Session, *, user: User, item_id: int) -> WorkItem:
 
 
 def _open_item(session: Session, user: User, item_id: int) -> WorkItem:
-    item = get_work_item(session, user=user, item_id=item_id)
+    # The row lock makes a rival command on the same item wait for ours to commit and then see its outcome
+    # (PostgreSQL, READ COMMITTED); SQLite already serialises writers with BEGIN IMMEDIATE.
+    item = session.get(WorkItem, item_id, with_for_update=True, populate_existing=True)
+    if item is None or item.force_code not in forces_of(user):
+        raise NotFoundError("No such work item.")
     if item.status != "open":
         raise ConflictError(f"This item is already {item.status}.")
     if not can_act(session, user, item, utcnow().date()):
@@ -189,6 +193,8 @@ def complete(session: Session, *, user: User, item_id: int, data: dict[str, Any]
     if on_loaded is not None:
         on_loaded()
     log = runtime.StepLog()
+    if not runtime.is_ready(wf, item.task_id):
+        raise ConflictError("This step has already moved on. Reload the request to see where it is now.")
     try:
         runtime.complete_task(wf, item.task_id, data, log)
     except WorkflowRunError as exc:
@@ -214,7 +220,7 @@ def _check_segregation(session: Session, user: User, item: WorkItem, inst: Insta
         reason = "You cannot approve your own request (segregation of duties)."
     elif session.execute(select(WorkItem.id).where(
             WorkItem.instance_id == inst.id, WorkItem.is_approval.is_(True), WorkItem.status == "completed",
-            WorkItem.completed_by_id == user.id)).first():
+            WorkItem.completed_by_id == user.id, WorkItem.id != item.id)).first():
         reason = "You have already approved a step of this request; a second approval must come from someone else."
     if reason:
         audit.record(session, instance=inst, actor=user.username, action="segregation_refused",
