@@ -70,7 +70,6 @@ def unclaim_task(item_id: int) -> Response:
 
 def _item_action(use_case: Callable[..., WorkItem], item_id: int) -> Action:
     def act(session: Session, user: User) -> tuple[Any, int]:
-        lock_item(session, item_id)
         item = use_case(session, user=user, item_id=item_id)
         return dump(schemas.WorkItem(), shapes.work_item(item, shapes.usernames(session, user))), 200
 
@@ -87,7 +86,6 @@ def complete_task(item_id: int) -> Response:
     """Complete the item and return the instance's new status and its next work items."""
     def act(session: Session, user: User) -> tuple[Any, int]:
         payload = load_body(schemas.CompleteRequest())
-        lock_item(session, item_id)
         done = workitems.complete(session, user=user, item_id=item_id, data=payload["data"])
         names = shapes.usernames(session, user)
         body = {"instance": done.instance, "item": shapes.work_item(done.item, names),
@@ -95,16 +93,3 @@ def complete_task(item_id: int) -> Response:
         return dump(schemas.CompletionResult(), body), 200
 
     return run_once(act)
-
-
-def lock_item(session: Session, item_id: int) -> None:
-    """Take the work item's row lock before the engine reads it, so concurrent actions on one item queue
-    up and each sees the previous one's result (409) instead of a half-stale view.
-
-    Stopgap until ``engine.workitems`` locks the row itself: on PostgreSQL (READ COMMITTED) a loser
-    that read the item before the winner committed but the instance after it is refused by the
-    segregation check (403), or finds its task no longer ready and puts the instance in error (500).
-    SQLite already serialises writers (a no-op there)."""
-    # Kept referenced for the session's life: the engine's own session.get then reuses the locked row
-    # instead of reading it again (the identity map holds objects weakly).
-    session.info.setdefault("locked", []).append(session.get(WorkItem, item_id, with_for_update=True))
