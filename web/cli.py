@@ -168,7 +168,8 @@ def seed_demo() -> None:
         report = run_seed(s, REPO)
     new = sum(1 for d in report.deployed if d.status == "new")
     click.echo(f"seeded {report.forces} forces, {report.org_units} org units, {report.users} users; "
-               f"{new} definitions deployed, {len(report.deployed) - new} unchanged")
+               f"{new} definitions deployed, {len(report.deployed) - new} unchanged; "
+               f"{report.requests} example requests started")
     click.echo(f"demo password for every user: {DEMO_PASSWORD}")
 
 
