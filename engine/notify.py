@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, func, select, update
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from . import catalog, jobs
 from .calendar import utcnow
 from .db import get_pinned
-from .models import Force, Instance, Notification, OutboxEmail, User, WorkItem
+from .models import Force, Instance, Notification, OutboxEmail, RoleGrant, User, WorkItem
 
 EVENTS = ("new_item", "reminder", "escalation", "outcome")
 TEMPLATES = Path(__file__).parent / "notification_templates"
@@ -71,7 +71,54 @@ def render(template: str, values: dict[str, Any]) -> Message:
     return Message(" ".join(subject.split())[:300], body)
 
 
-def send(session: Session, *, event: str, force: str, recipients: Iterable[User], values: dict[str, Any],
+class Recipient(Protocol):
+    """What a notification needs of a person (a User, or a narrow Contact row)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def active(self) -> bool: ...
+
+    @property
+    def full_name(self) -> str: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person's notification details, read without loading the whole user and their role grants."""
+
+    id: int
+    active: bool
+    full_name: str
+    email: str | None
+
+
+def contacts(session: Session, user_ids: Iterable[int]) -> list[Contact]:
+    """The contacts of ``user_ids`` in one narrow query."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return []
+    rows = session.execute(select(User.id, User.active, User.full_name, User.email)
+                           .where(User.id.in_(ids))).all()
+    by_id = {r.id: Contact(r.id, r.active, r.full_name, r.email) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def role_contacts(session: Session, force: str, role: str) -> list[Contact]:
+    """Active holders of ``role`` in ``force`` (own and cross-force grants), as contacts, by name."""
+    rows = session.execute(
+        select(User.id, User.active, User.full_name, User.email)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.force_code == force, RoleGrant.role == role, User.active.is_(True))
+        .order_by(User.full_name, User.username)).all()
+    return [Contact(r.id, r.active, r.full_name, r.email) for r in rows]
+
+
+def send(session: Session, *, event: str, force: str, recipients: Iterable[Recipient], values: dict[str, Any],
          link: str | None = None) -> list[Notification]:
     """Write one in-app notification per distinct active recipient, and an outbox email (plus its
     ``send_email`` job) for those with an email address, all in the caller's transaction."""
@@ -121,9 +168,9 @@ def format_time(when: dt.datetime | None) -> str:
 
 def item_values(session: Session, item: WorkItem, inst: Instance) -> dict[str, Any]:
     """Placeholder values describing a work item and its request."""
-    requester = session.get(User, inst.started_by_id)
     holder_id = item.assignee_id or item.candidate_user_id
-    holder = session.get(User, holder_id) if holder_id is not None else None
+    people = {c.id: c for c in contacts(session, [inst.started_by_id] + ([holder_id] if holder_id else []))}
+    requester, holder = people.get(inst.started_by_id), people.get(holder_id) if holder_id else None
     force = get_pinned(session, Force, inst.force_code)
     return {"task_title": item.title, "process_title": inst.title, "reference": inst.reference,
             "requester_name": requester.full_name if requester else "", "due": format_time(item.due_at),

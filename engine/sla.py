@@ -89,13 +89,12 @@ def _cancel_stale(session: Session, inst: Instance) -> None:
             job.status = "cancelled"
 
 
-def holders(session: Session, item: WorkItem) -> list[User]:
+def holders(session: Session, item: WorkItem) -> list[notify.Contact]:
     """Who should hear about an item: its assignee, else its named candidate, else its role's holders."""
     person = item.assignee_id or item.candidate_user_id
     if person is not None:
-        user = session.get(User, person)
-        return [user] if user is not None else []
-    return role_holders(session, item.force_code, item.candidate_role) if item.candidate_role else []
+        return notify.contacts(session, [person])
+    return notify.role_contacts(session, item.force_code, item.candidate_role) if item.candidate_role else []
 
 
 def escalation_targets(session: Session, item: WorkItem, inst: Instance) -> list[User]:

@@ -76,7 +76,8 @@ def test_three_workers_fire_every_due_timer_exactly_once(session_factory: Factor
     assert {(kind, status) for kind, status, *_ in job_rows} == {("timer", "done")}
     assert len(job_rows) == n
     assert all(attempts == 1 and error is None for _, _, attempts, error, _ in job_rows)  # no retries
-    assert len({who for *_, who in job_rows}) == 3  # all three workers took part
+    # Which worker took which job is left to the scheduler, so it is not asserted (it would be luck);
+    # what matters above is that every effect happened exactly once with three workers competing.
 
 
 # --- a worker killed with SIGKILL in the middle of a job ------------------------------------
