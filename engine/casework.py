@@ -10,40 +10,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import catalog, runtime, workitems
 from .calendar import utcnow
 from .errors import MusterError, NotFoundError
-from .instances import InstanceView, view_instance
+from .instances import InstanceView, may_view, view_instance
 from .models import AuditEvent, Definition, Instance, User, WorkItem
-from .routing import can_act, delegators_of, roles_in
-
-OVERSEERS = frozenset({"force_manager"})  # see every request of their force
-
-
-def can_view_instance(session: Session, user: User, inst: Instance) -> bool:
-    """The requester, anyone offered or holding one of its items, their line manager and force managers."""
-    if inst.started_by_id == user.id or OVERSEERS & roles_in(user, inst.force_code):
-        return True
-    starter = session.get(User, inst.started_by_id)
-    if starter is not None and starter.manager_id == user.id:
-        return True
-    people = [user.id, *delegators_of(session, user, utcnow().date())]
-    roles = list(roles_in(user, inst.force_code))
-    involved = select(WorkItem.id).where(WorkItem.instance_id == inst.id, or_(
-        WorkItem.assignee_id.in_(people), WorkItem.candidate_user_id.in_(people),
-        WorkItem.completed_by_id == user.id, WorkItem.candidate_role.in_(roles)))
-    return session.execute(involved.limit(1)).first() is not None
+from .routing import can_act, delegators_of
 
 
 def visible_instance(session: Session, *, user: User, instance_id: int) -> InstanceView:
     """An instance with its open items and history, if ``user`` may see it; NotFoundError otherwise."""
-    view = view_instance(session, user=user, instance_id=instance_id)
-    if not can_view_instance(session, user, view.instance):
-        raise NotFoundError("No such request.")
-    return view
+    return view_instance(session, user=user, instance_id=instance_id)
 
 
 def visible_item(session: Session, *, user: User, item_id: int) -> WorkItem:
@@ -51,7 +31,7 @@ def visible_item(session: Session, *, user: User, item_id: int) -> WorkItem:
     item = workitems.get_work_item(session, user=user, item_id=item_id)
     inst = session.get(Instance, item.instance_id)
     if inst is None or not (can_act(session, user, item, utcnow().date())
-                            or can_view_instance(session, user, inst)):
+                            or may_view(session, user, inst)):
         raise NotFoundError("No such work item.")
     return item
 

@@ -10,26 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import runtime
-from .db import get_pinned
+from .org.forces import force_chain as org_force_chain
 from .errors import DefinitionError, NotFoundError
-from .models import Definition, Force
+from .models import Definition
 
 COMMON = "common"
 
 
 def force_chain(session: Session, force_code: str) -> list[str]:
     """Scopes searched for ``force_code``, nearest first, ending with 'common'."""
-    chain: list[str] = []
-    code: str | None = force_code
-    while code is not None:
-        if code in chain:
-            break  # a cycle cannot be stored (org.add_force refuses it), but never loop forever
-        force = get_pinned(session, Force, code)
-        if force is None:
-            raise NotFoundError(f"Unknown force '{code}'.")
-        chain.append(force.code)
-        code = force.parent_code
-    return chain + [COMMON]
+    return org_force_chain(session, force_code) + [COMMON]
 
 
 class Lookup(Protocol):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, catalog, runtime
@@ -20,7 +20,7 @@ from .db import get_pinned
 from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError, WorkflowRunError
 from .forms import validate_data
 from .models import OPEN_STATUSES, Force, Instance, Job, User, WorkItem
-from .routing import forces_of, roles_in, route
+from .routing import delegators_of, forces_of, roles_in, route
 
 LONDON = ZoneInfo("Europe/London")
 PRIORITIES = {"high": 1, "normal": 2, "low": 3}
@@ -228,10 +228,31 @@ def withdraw_instance(session: Session, *, user: User, instance_id: int, reason:
     return inst
 
 
+OVERSEERS = frozenset({"force_manager"})  # see every request of their force
+
+
+def may_view(session: Session, user: User, inst: Instance) -> bool:
+    """Who may see a request: its requester, anyone offered, holding or having done one of its items, the
+    requester's line manager, and force managers. Everyone else (other forces included) may not."""
+    if inst.force_code not in forces_of(user):
+        return False
+    if inst.started_by_id == user.id or OVERSEERS & roles_in(user, inst.force_code):
+        return True
+    manager_id = session.execute(select(User.manager_id).where(User.id == inst.started_by_id)).scalar()
+    if manager_id == user.id:
+        return True
+    people = [user.id, *delegators_of(session, user, utcnow().date())]
+    roles = list(roles_in(user, inst.force_code))
+    involved = select(WorkItem.id).where(WorkItem.instance_id == inst.id, or_(
+        WorkItem.assignee_id.in_(people), WorkItem.candidate_user_id.in_(people),
+        WorkItem.completed_by_id == user.id, WorkItem.candidate_role.in_(roles)))
+    return session.execute(involved.limit(1)).first() is not None
+
+
 def get_instance(session: Session, *, user: User, instance_id: int) -> Instance:
-    """An instance the user may see (their force, or a cross-force grant); NotFoundError otherwise."""
+    """An instance the user may see (``may_view``); NotFoundError otherwise, never saying which."""
     inst = session.get(Instance, instance_id)
-    if inst is None or inst.force_code not in forces_of(user):
+    if inst is None or not may_view(session, user, inst):
         raise NotFoundError("No such request.")
     return inst
 

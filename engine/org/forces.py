@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import get_pinned
 from ..errors import NotFoundError
 from ..models import Force, OrgUnit
 from .validation import clean_force_code, clean_text, conflict, invalid
@@ -33,7 +34,8 @@ def force_chain(session: Session, code: str) -> list[str]:
     force: Force | None = get_force(session, code)
     while force is not None and force.code not in chain and len(chain) < MAX_CHAIN:
         chain.append(force.code)
-        force = session.get(Force, force.parent_code) if force.parent_code else None
+        # pinned: the chain is walked several times per command (resolution, notification templates)
+        force = get_pinned(session, Force, force.parent_code) if force.parent_code else None
     return chain
 
 

@@ -56,5 +56,8 @@ def test_deploying_into_another_force_is_404_even_for_a_designer(api: Api) -> No
 def test_a_cross_force_grant_does_see_the_other_forces_objects(api: Api) -> None:
     ids = _northants(api)
     assert api.get(f"/instances/{ids['instance_id']}", "designer").status_code == 404  # MFSS and CHES only
+    # A request is visible to those it concerns: not yet to AP staff while it waits for the budget holder.
+    assert api.get(f"/instances/{ids['instance_id']}", "ssc").status_code == 404
+    [ap_item] = api.complete(ids["item_id"], "nap", {"decision": "approve"}).get_json()["next_items"]
     assert api.get(f"/instances/{ids['instance_id']}", "ssc").status_code == 200  # ssc_ap_officer in NTHN
-    assert api.get(f"/tasks/{ids['item_id']}", "ssc").status_code == 200
+    assert api.get(f"/tasks/{ap_item['id']}", "ssc").status_code == 200

@@ -177,7 +177,7 @@ def test_people_outside_the_role_cannot_act(world: World) -> None:
 def test_withdraw_cancels_items_and_blocks_completion(world: World) -> None:
     iid = start(world)
     item = only_item(world, "sgt")
-    with pytest.raises(NotAllowedError), unit_of_work(world.factory) as s:
+    with pytest.raises(NotFoundError), unit_of_work(world.factory) as s:  # a colleague cannot even see it
         instances.withdraw_instance(s, user=world.user(s, "pc2"), instance_id=iid)
     with unit_of_work(world.factory) as s:
         inst = instances.withdraw_instance(s, user=world.user(s, "pc"), instance_id=iid, reason="changed my mind")
@@ -211,3 +211,13 @@ def test_due_dates_skip_weekends_bank_holidays_and_force_closure_days() -> None:
     assert instances.due_at({"dueInWorkingDays": "1"}, christmas_eve).date() == dt.date(2026, 12, 29)
     assert instances.due_at({"dueIn": "PT4H"}, friday) == friday + dt.timedelta(hours=4)
     assert instances.due_at({"dueIn": "soon"}, friday) is None
+
+
+def test_a_request_is_visible_only_to_those_it_concerns(world: World) -> None:
+    iid = start(world)
+    with unit_of_work(world.factory) as s:
+        for who in ("pc", "sgt"):  # the requester and the approver it waits for
+            assert instances.get_instance(s, user=world.user(s, who), instance_id=iid).id == iid
+        for who in ("pc2", "ap", "nsgt"):  # a colleague, a role not yet involved, another force
+            with pytest.raises(NotFoundError):
+                instances.get_instance(s, user=world.user(s, who), instance_id=iid)
