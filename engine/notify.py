@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from . import catalog, jobs
 from .calendar import utcnow
 from .db import get_pinned
-from .models import Force, Instance, Notification, OutboxEmail, RoleGrant, User, WorkItem
+from .models import Force, Instance, Notification, OutboxEmail, User, WorkItem
+from .org.roles import holders_query
 
 EVENTS = ("new_item", "reminder", "escalation", "outcome")
 TEMPLATES = Path(__file__).parent / "notification_templates"
@@ -110,11 +111,8 @@ def contacts(session: Session, user_ids: Iterable[int]) -> list[Contact]:
 
 def role_contacts(session: Session, force: str, role: str) -> list[Contact]:
     """Active holders of ``role`` in ``force`` (own and cross-force grants), as contacts, by name."""
-    rows = session.execute(
-        select(User.id, User.active, User.full_name, User.email)
-        .join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.force_code == force, RoleGrant.role == role, User.active.is_(True))
-        .order_by(User.full_name, User.username)).all()
+    rows = session.execute(holders_query(force, role).with_only_columns(
+        User.id, User.active, User.full_name, User.email)).all()
     return [Contact(r.id, r.active, r.full_name, r.email) for r in rows]
 
 

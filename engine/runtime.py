@@ -317,9 +317,19 @@ def final_data(wf: BpmnWorkflow) -> dict[str, Any]:
 
 def iso_duration(value: str, start: dt.datetime) -> dt.timedelta | None:
     """An ISO 8601 duration such as ``P3D`` or ``PT4H`` from ``start`` as a timedelta; None when malformed."""
+    return _duration(value, start, forwards=True)
+
+
+def iso_duration_before(value: str, end: dt.datetime) -> dt.timedelta | None:
+    """The ISO 8601 duration ``value`` counted back from ``end`` (months differ in length); None if malformed."""
+    return _duration(value, end, forwards=False)
+
+
+def _duration(value: str, anchor: dt.datetime, *, forwards: bool) -> dt.timedelta | None:
     try:
         parsed = TimerEventDefinition.parse_iso_duration(value.strip().strip('"'))
-        delta: dt.timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        delta: dt.timedelta = (TimerEventDefinition.get_timedelta_from_start if forwards
+                               else TimerEventDefinition.get_timedelta_from_end)(parsed, anchor)
         return delta
     except Exception:  # SpiffWorkflow raises bare exceptions for malformed durations
         return None

@@ -58,16 +58,8 @@ def reminder_at(due: dt.datetime, props: dict[str, str], now: dt.datetime) -> dt
     if due <= now:
         return None
     before = props.get("reminderBefore")
-    if before:
-        from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
-        try:
-            at = due - TimerEventDefinition.get_timedelta_from_end(
-                TimerEventDefinition.parse_iso_duration(before), due)
-        except Exception:  # noqa: BLE001 - a bad property falls back to the default
-            at = _one_working_day_before(due)
-    else:
-        at = _one_working_day_before(due)
+    delta = runtime.iso_duration_before(before, due) if before else None
+    at = due - delta if delta is not None else _one_working_day_before(due)  # a bad property: the default
     return at if at > now else now + (due - now) / 2
 
 

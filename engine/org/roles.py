@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..models import RoleGrant, User
@@ -12,17 +12,22 @@ from .grants import CrossForceRoles, check_role_name, grants_of, replace_grants,
 from .users import get_user
 
 
-def role_holders(session: Session, force: str, role: str) -> list[User]:
-    """Active users holding ``role`` in ``force``, own-force and cross-force grants alike, by name.
-
-    An unknown role (a lane name nobody holds) simply has no holders."""
-    query = (
+def holders_query(force: str, role: str) -> Select[User]:
+    """The query of active users holding ``role`` in ``force`` (own-force and cross-force grants), by name;
+    narrow it with ``.with_only_columns(...)`` when only some columns are needed."""
+    return (
         select(User)
         .join(RoleGrant, RoleGrant.user_id == User.id)
         .where(RoleGrant.force_code == force, RoleGrant.role == role, User.active.is_(True))
         .order_by(User.full_name, User.username)
     )
-    return list(session.scalars(query))
+
+
+def role_holders(session: Session, force: str, role: str) -> list[User]:
+    """Active users holding ``role`` in ``force``, own-force and cross-force grants alike, by name.
+
+    An unknown role (a lane name nobody holds) simply has no holders."""
+    return list(session.scalars(holders_query(force, role)))
 
 
 def set_roles(
