@@ -9,11 +9,16 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# The stamp holds a hash of the packaging files: any change to the dependencies (even one whose file
+# time is older than the stamp, e.g. after a checkout or a copy) installs again.
 stamp=.venv/.muster-installed
-if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+packaging=(setup.cfg)
+if [ -f pyproject.toml ]; then packaging+=(pyproject.toml); fi
+wanted=$(sha256sum "${packaging[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e '.[test]'
-  touch "$stamp"
+  echo "$wanted" > "$stamp"
 fi
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
