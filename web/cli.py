@@ -4,7 +4,11 @@ A user's mistake gets one clear line and a non-zero exit, never a traceback.
 """
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,26 +198,207 @@ def audit_verify(instance_id: int | None) -> None:
     click.echo("audit trail intact" + (f" for instance {instance_id}" if instance_id else ""))
 
 
+MAX_DEFAULT_PROCESSES = 4
+JOB_WORKER_RESTART_DELAY = 10.0  # seconds between restarts of a job worker that died
+
+
+def _default_processes(url: str) -> int:
+    """SQLite: 1 (one database file, one writer at a time). Otherwise one per CPU this process may use, at
+    most 4: each process keeps its own connection pool and caches, and the database needs CPU too."""
+    if url.startswith("sqlite"):
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, MAX_DEFAULT_PROCESSES))
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail at once, in one line, when host:port cannot be listened on (gunicorn would retry for 5 s)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}", exc.strerror or str(exc)) from None
+
+
+def _settle_shared_config() -> None:
+    """Resolve the configuration once before the server processes start, so that a secret key generated
+    into the instance folder is written here, once, and every process reads the same key."""
+    from flask import Flask
+
+    from web.config import load_config
+
+    load_config(Flask("web", instance_relative_config=True))
+
+
+class _JobWorker:
+    """``muster worker`` as a child process of ``muster run``: one per ``muster run`` whatever the number
+    of server processes, restarted if it dies, stopped (SIGTERM, wait, SIGKILL) when ``muster run`` stops.
+
+    It runs in its own process group, so a Ctrl-C in the terminal reaches only ``muster run``, which
+    stops it; on Linux it also gets SIGTERM should ``muster run`` die without stopping it."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "web.cli", "worker"], stdin=subprocess.DEVNULL,
+                                     process_group=0, preexec_fn=_terminate_with_parent())
+        self.started_at = time.monotonic()
+
+    def poll(self) -> int | None:
+        """Reap the job worker if it has exited (before gunicorn's waitpid(-1) does); its exit code or None."""
+        return None if self.proc is None else self.proc.poll()
+
+    def keep_running(self, log: Any) -> None:
+        """Restart the job worker if it died (not more often than every JOB_WORKER_RESTART_DELAY seconds)."""
+        if self.proc is None or self.proc.poll() is None:
+            return
+        if time.monotonic() - self.started_at >= JOB_WORKER_RESTART_DELAY:
+            log.error("the job worker (pid %s) exited with code %s; starting another", self.proc.pid,
+                      self.proc.returncode)
+            self.start()
+
+    def ask_to_stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # it finishes its current job, releases the rest
+
+    def stop(self, timeout: float) -> None:
+        """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
+        if self.proc is None:
+            return
+        self.ask_to_stop()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _terminate_with_parent() -> Callable[[], None] | None:
+    """Linux: a child-side hook asking the kernel to SIGTERM the child when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+    return hook
+
+
+def _serve(host: str, port: int, processes: int, threads: int, job_worker: _JobWorker | None) -> None:
+    """gunicorn (gthread workers) on host:port until SIGTERM or Ctrl-C; each worker process creates its
+    own app, engine and connection pool after the fork (nothing database-related exists before it)."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    class MusterArbiter(Arbiter):  # type: ignore[misc]
+        """gunicorn's master, which also looks after the job worker; Ctrl-C stops gracefully, as SIGTERM
+        does (a second Ctrl-C while stopping hurries it)."""
+
+        def handle_int(self) -> None:
+            raise StopIteration
+
+        def handle_chld(self) -> None:
+            if job_worker is not None:
+                job_worker.poll()
+            super().handle_chld()
+
+        handle_cld = handle_chld  # SIGCLD is SIGCHLD on Linux; gunicorn dispatches by either name
+
+        def manage_workers(self) -> None:
+            super().manage_workers()
+            if job_worker is not None:
+                job_worker.keep_running(self.log)
+
+        def stop(self, graceful: bool = True) -> None:
+            if job_worker is not None:
+                job_worker.ask_to_stop()  # both stop at once; the HTTP workers finish their requests
+            try:
+                super().stop(graceful)
+            finally:
+                if job_worker is not None:
+                    job_worker.stop(self.cfg.graceful_timeout)
+
+    def when_ready(_arbiter: Arbiter) -> None:  # listening; the worker processes are about to start
+        if job_worker is not None:
+            job_worker.start()
+        where = f"[{host}]" if ":" in host else host
+        click.echo(f"Muster is serving on http://{where}:{port}/ with {processes} process(es) x {threads} "
+                   f"thread(s); " + ("no job worker (--no-worker)" if job_worker is None or job_worker.proc is None
+                                     else f"job worker pid {job_worker.proc.pid}"))
+
+    def post_worker_init(worker: Any) -> None:  # Ctrl-C in the terminal reaches every process: be graceful
+        signal.signal(signal.SIGINT, worker.handle_exit)
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+                "worker_class": "gthread", "workers": processes, "threads": threads,
+                "preload_app": False,  # the app (its engine and pool) is created in each worker, after fork
+                "proc_name": "muster", "loglevel": "warning",
+                "forwarded_allow_ips": "",  # proxies are the app's business (MUSTER_PROXY_FIX), in one place
+                "control_socket_disable": True,
+                "when_ready": when_ready, "post_worker_init": post_worker_init,
+            }
+            if os.path.isdir("/dev/shm"):
+                settings["worker_tmp_dir"] = "/dev/shm"  # heartbeat files in memory, never on a slow disk
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            from web import create_app
+
+            return create_app()
+
+        def run(self) -> None:
+            try:
+                MusterArbiter(self).run()
+            except RuntimeError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(1)
+
+    master = os.getpid()
+    try:
+        Server(prog="muster run").run()
+    finally:
+        if os.getpid() == master and job_worker is not None:  # gunicorn's workers unwind through here too
+            job_worker.stop(30.0)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--processes", default=None, type=click.IntRange(1, 64),
+              help="Server processes. Default: one per CPU, at most 4, on PostgreSQL; 1 on SQLite (one "
+                   "database file takes one writer at a time).")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per process. Keep it small: threads of one process contend for Python's GIL, "
+                   "so add processes rather than threads.")
 @click.option("--no-worker", is_flag=True,
-              help="Do not run the embedded job worker (run `muster worker` instead).")
+              help="Do not start the job worker (run `muster worker` instead).")
 @_guard
-def run(host: str, port: int, threads: int, no_worker: bool) -> None:
-    """Serve Muster with a production WSGI server (waitress)."""
-    from waitress import serve
+def run(host: str, port: int, processes: int | None, threads: int, no_worker: bool) -> None:
+    """Serve Muster with gunicorn (processes x threads), plus one job worker process.
 
-    from engine.worker import start_embedded_worker
-    from web import create_app
-
-    app = create_app()
-    if not no_worker:
-        start_embedded_worker(make_session_factory(make_engine(database_url())))
-        click.echo("the embedded worker is running timers, reminders and email")
-    click.echo(f"Muster is serving on http://{host}:{port}/")
-    serve(app, host=host, port=port, threads=threads, ident="muster")
+    The job worker (timers, reminders, escalations, email) runs once per `muster run`, however many
+    server processes there are. SIGTERM or Ctrl-C stops gracefully: requests in progress and the job in
+    hand are finished first."""
+    processes = processes or _default_processes(database_url())
+    _check_address(host, port)
+    _settle_shared_config()
+    _serve(host, port, processes, threads, None if no_worker else _JobWorker())
 
 
 @main.command()
