@@ -1,10 +1,12 @@
-"""API benchmark: `muster run` (waitress) on PostgreSQL, driven over HTTP on 127.0.0.1 through a
+"""API benchmark: `muster run` (gunicorn) on PostgreSQL, driven over HTTP on 127.0.0.1 through a
 3-user-task approval (approval3): token, then per instance start, and for each of the three steps the
 approver lists their tasks and completes one; with 1 and with 8 concurrent clients.
 
-Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--servers 1] [--py-spy OUT]
+Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--servers 1] [--processes 1]
+    [--threads 8] [--py-spy OUT]
 Creates and drops its own database (muster_api_bench) on the PostgreSQL server given by --postgres.
-Prints instances/s, calls/s and p50/p95 ms per call type; asserts nothing.
+Prints instances/s, calls/s, p50/p95 ms per call type and the CPU spent per instance by the servers, the
+load generator and PostgreSQL; asserts nothing.
 """
 from __future__ import annotations
 
@@ -91,19 +93,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[tuple[str, int]]:
-    """`muster run` on 127.0.0.1:port (optionally under py-spy), until the block ends."""
+def server(url: str, port: int, processes: int, threads: int, py_spy: Path | None) -> Iterator[tuple[str, int]]:
+    """`muster run` on 127.0.0.1:port (optionally under py-spy), until the block ends; yields its base URL
+    and the pid of `muster run` (gunicorn's master, whose worker processes serve the requests)."""
     cmd = [sys.executable, "-m", "web.cli", "run", "--host", "127.0.0.1", "--port", str(port),
-           "--threads", str(threads), "--no-worker"]
+           "--processes", str(processes), "--threads", str(threads), "--no-worker"]
     if py_spy is not None:
         cmd = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "200", "--format", "raw",
-               "--output", str(py_spy), "--"] + cmd
+               "--subprocesses", "--output", str(py_spy), "--"] + cmd
     env = {**os.environ, "MUSTER_DATABASE_URL": url, "MUSTER_SECRET_KEY": "api-bench"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         _wait_until_up(base, proc)
-        yield base, proc.pid
+        # under py-spy, measure `muster run` (py-spy's child), not py-spy's own sampling
+        yield base, (children(proc.pid) or [proc.pid])[0] if py_spy is not None else proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -114,7 +118,8 @@ def server(url: str, port: int, threads: int, py_spy: Path | None) -> Iterator[t
 
 
 def _wait_until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"muster run exited: {proc.stderr.read().decode() if proc.stderr else ''}")
         try:
@@ -123,7 +128,7 @@ def _wait_until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
         except requests.ConnectionError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("muster run did not start within 30 s")
+    raise RuntimeError("muster run did not start within 60 s")
 
 
 class Client:
@@ -168,6 +173,68 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux /proc: the children of each of its threads)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(c) for c in task.read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += children(p)
+    return tree
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL process on this machine (postmaster, background processes, backends)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if "postgres" in (proc / "comm").read_text():
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    return {p: c for p in pids if (c := cpu_seconds(p)) == c}  # NaN: the process has gone
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two snapshots; a process that started meanwhile counts from 0, one that
+    ended meanwhile is lost (its last interval is not counted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+class CpuMeter:
+    """CPU spent by the servers (each `muster run` and all its descendant processes), this process (the
+    load generator: all its threads) and PostgreSQL (all its processes, whoever they work for)."""
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+
+    def snapshot(self) -> tuple[dict[int, float], float, dict[int, float]]:
+        servers = cpu_by_pid([p for root in self.server_pids for p in process_tree(root)])
+        return servers, time.process_time(), cpu_by_pid(postgres_pids())
+
+    @staticmethod
+    def spent(before: tuple[dict[int, float], float, dict[int, float]],
+              after: tuple[dict[int, float], float, dict[int, float]]) -> dict[str, float]:
+        return {"server": cpu_spent(before[0], after[0]), "bench": after[1] - before[1],
+                "postgres": cpu_spent(before[2], after[2])}
+
+
 def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> dict[str, Any]:
     """Run ``instances`` instances split over ``clients`` threads (spread over the servers ``bases``)."""
     timings: dict[str, list[float]] = defaultdict(list)
@@ -187,7 +254,8 @@ def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> di
                 print(f"client {c}: {exc}", file=sys.stderr)
 
     before = sum(len(v) for k, v in timings.items() if k != "token")
-    cpu = sum(cpu_seconds(pid) for pid in pids)
+    meter = CpuMeter(pids)
+    cpu_before = meter.snapshot()
     started = time.perf_counter()
     threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     for t in threads:
@@ -195,7 +263,7 @@ def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> di
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
-    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
+    cpu = meter.spent(cpu_before, meter.snapshot())
     calls = sum(len(v) for k, v in timings.items() if k != "token") - before
     return {"servers": len(bases), "clients": clients, "instances": sum(done), "seconds": seconds,
             "calls": calls, "cpu": cpu, "timings": dict(timings), "errors": dict(errors)}
@@ -206,7 +274,12 @@ def report(result: dict[str, Any]) -> None:
           f"{result['instances']} instances in {result['seconds']:.1f} s = "
           f"{result['instances'] / result['seconds']:.1f} instances/s, "
           f"{result['calls'] / result['seconds']:.0f} API calls/s (token calls excluded); "
-          f"server CPU {1000 * result['cpu'] / max(result['instances'], 1):.0f} ms per instance")
+          f"server CPU {1000 * result['cpu']['server'] / max(result['instances'], 1):.0f} ms per instance")
+    ms = {k: 1000 * v / max(result["instances"], 1) for k, v in result["cpu"].items()}
+    total, cores = sum(ms.values()), os.cpu_count() or 1
+    print(f"  CPU per instance: server {ms['server']:.0f} ms + load generator {ms['bench']:.0f} ms + "
+          f"PostgreSQL {ms['postgres']:.0f} ms = {total:.0f} ms; ceiling {cores} cores x 1000 / {total:.0f} ms "
+          f"= {cores * 1000 / max(total, 1e-9):.1f} instances/s")
     print(f"  {'call':10} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
     for kind in ("token", "start", "list", "complete"):
         values = result["timings"].get(kind, [])
@@ -261,26 +334,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--instances", type=int, default=200, help="instances per run (default 200)")
     ap.add_argument("--clients", default="1,8", help="concurrent clients per run, comma-separated")
-    ap.add_argument("--threads", type=int, default=8, help="waitress threads")
+    ap.add_argument("--threads", type=int, default=8, help="threads per server process (default 8)")
     ap.add_argument("--postgres", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL",
                                                          "postgresql://postgres@127.0.0.1:5432/postgres"),
                     help="a PostgreSQL URL whose server may get a scratch database")
     ap.add_argument("--servers", type=int, default=1,
-                    help="`muster run` processes (clients are spread over them; default 1)")
+                    help="`muster run` instances (clients are spread over them; default 1)")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="server processes per `muster run` (its --processes; default 1)")
     ap.add_argument("--py-spy", type=Path, default=None, help="profile the (first) server into this raw file")
     args = ap.parse_args()
     runs = [int(c) for c in args.clients.split(",")]
-    if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs) or not 0 < args.servers <= 4:
-        ap.error("keep the load bounded: 1-5000 instances, 1-32 clients, 1-4 servers")
+    if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs) or not 0 < args.servers <= 4 \
+            or not 0 < args.processes <= 8 or not 0 < args.threads <= 32:
+        ap.error("keep the load bounded: 1-5000 instances, 1-32 clients, 1-4 servers, 1-8 processes, 1-32 threads")
     with bench_database(args.postgres) as url:
         seed(url, max(runs))
         with ExitStack() as stack:
             spy = [args.py_spy] + [None] * (args.servers - 1)
-            started = [stack.enter_context(server(url, free_port(), args.threads, spy[i]))
+            started = [stack.enter_context(server(url, free_port(), args.processes, args.threads, spy[i]))
                        for i in range(args.servers)]
+            print(f"{args.servers} x `muster run --processes {args.processes} --threads {args.threads}`")
             bases, pids = [b for b, _ in started], [p for _, p in started]
+            warm_clients = min(max(runs), 2 * args.processes)  # connections reach each process (likely)
             for base in bases:  # warm-up: imports, parsed-spec cache, connection pools
-                drive([base], 1, min(10, args.instances), pids)
+                drive([base], warm_clients, min(10 * args.processes, args.instances), pids)
             for clients in runs:
                 report(drive(bases, clients, args.instances, pids))
     if args.py_spy is not None and args.py_spy.exists():
