@@ -140,12 +140,44 @@ def resolve_bundle(lookup: Lookup, force: str, chain: list[str], process_key: st
     return Bundle(force, process_key, items, problems)
 
 
+Signature = dict[tuple[str, str], tuple[int, str]]  # (kind, key) -> (definition id, content hash)
+_bundles: dict[tuple[tuple[str, ...], str], tuple[Bundle, Signature]] = {}
+BUNDLE_CACHE_SIZE = 512
+
+
 def bundle_for(session: Session, force: str, process_key: str) -> Bundle:
-    """The bundle an instance started now in ``force`` would pin; DefinitionError if incomplete."""
-    bundle = resolve_bundle(DbLookup(session), force, force_chain(session, force), process_key)
+    """The bundle an instance started now in ``force`` would pin; DefinitionError if incomplete.
+
+    Resolved bundles are cached per (force chain, process). A cached bundle is reused only after one narrow
+    query (ids and hashes, no content) shows that every artefact in it still resolves to the same deployed
+    version; definitions are immutable, so the same versions mean the same called processes, decisions and
+    forms. Anything else (a new version, a new override) resolves afresh."""
+    chain = force_chain(session, force)
+    key = (tuple(chain), process_key)
+    cached = _bundles.get(key)
+    if cached is not None and _signature(session, chain, set(cached[1])) == cached[1]:
+        return cached[0]
+    bundle = resolve_bundle(DbLookup(session), force, chain, process_key)
     if bundle.problems:
         raise DefinitionError("; ".join(p["message"] for p in bundle.problems), details=bundle.problems)
+    if len(_bundles) >= BUNDLE_CACHE_SIZE:
+        _bundles.clear()
+    _bundles[key] = (bundle, _signature(session, chain, {(i.kind, i.key) for i in bundle.items}))
     return bundle
+
+
+def _signature(session: Session, chain: list[str], wanted: set[tuple[str, str]]) -> Signature:
+    """What each (kind, key) in ``wanted`` resolves to along ``chain`` now: nearest scope, newest version."""
+    rows = session.execute(
+        select(Definition.id, Definition.kind, Definition.key, Definition.scope, Definition.content_hash)
+        .where(Definition.key.in_({k for _, k in wanted}), Definition.scope.in_(chain))
+        .order_by(Definition.version.desc())).all()
+    best: dict[tuple[str, str], tuple[int, int, str]] = {}  # -> (chain index, id, hash)
+    for row in rows:
+        pair = (row.kind, row.key)
+        if pair in wanted and (pair not in best or chain.index(row.scope) < best[pair][0]):
+            best[pair] = (chain.index(row.scope), row.id, row.content_hash)
+    return {pair: (found[1], found[2]) for pair, found in best.items()}
 
 
 def bundle_from_trace(session: Session, force: str, process_key: str, trace: list[dict[str, Any]]) -> Bundle:

@@ -16,14 +16,22 @@ from sqlalchemy.orm import Session
 
 from . import audit, catalog, runtime
 from .calendar import add_working_days, to_date, utcnow
-from .db import get_pinned
 from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError, WorkflowRunError
 from .forms import validate_data
-from .models import OPEN_STATUSES, Force, Instance, Job, User, WorkItem
+from .models import OPEN_STATUSES, Instance, Job, User, WorkItem
+from .org.forces import known_force
 from .routing import delegators_of, forces_of, roles_in, route
 
 LONDON = ZoneInfo("Europe/London")
 PRIORITIES = {"high": 1, "normal": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new instance and its open work items after its first steps ran."""
+
+    instance: Instance
+    open_items: list[WorkItem]
 
 
 def start_instance(session: Session, *, user: User, process_key: str, data: dict[str, Any] | None = None,
@@ -33,6 +41,12 @@ def start_instance(session: Session, *, user: User, process_key: str, data: dict
     Raises NotFoundError (no such process for the force), InvalidInputError (start form), ConflictError
     (business key already open), WorkflowRunError (first steps failed; the instance is kept in error).
     """
+    return start(session, user=user, process_key=process_key, data=data, business_key=business_key).instance
+
+
+def start(session: Session, *, user: User, process_key: str, data: dict[str, Any] | None = None,
+          business_key: str | None = None) -> Started:
+    """``start_instance``, also returning the new instance's open work items (read nothing more)."""
     data = dict(data or {})
     force = user.force_code
     bundle = catalog.bundle_for(session, force, process_key)
@@ -70,8 +84,7 @@ def start_instance(session: Session, *, user: User, process_key: str, data: dict
         inst.state = runtime.dump(runtime.new_workflow(parsed, initial))
         fail(session, inst, user.username, exc)
         raise
-    save_progress(session, inst, wf, user.username, log)
-    return inst
+    return Started(inst, save_progress(session, inst, wf, user.username, log, new_instance=True))
 
 
 def _open_with_key(session: Session, force: str, process_key: str, key: str) -> bool:
@@ -99,19 +112,24 @@ def fail(session: Session, inst: Instance, actor: str, exc: WorkflowRunError) ->
     session.commit()
 
 
-def save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog) -> list[WorkItem]:
-    """Persist state, status, work items, timer jobs and audit after the workflow moved; returns new items."""
+def save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog, *,
+                  new_instance: bool = False, open_items: list[WorkItem] | None = None) -> list[WorkItem]:
+    """Persist state, status, work items, timer jobs and audit after the workflow moved; returns new items.
+
+    ``new_instance``: the instance was created in this transaction (it has no work items or jobs yet).
+    ``open_items``: the instance's items that were open when this command read them (read here if None)."""
     with session.no_autoflush:  # one flush at the end instead of one before every query
-        return _save_progress(session, inst, wf, actor, log)
+        return _save_progress(session, inst, wf, actor, log, [] if new_instance else open_items)
 
 
-def _save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog) -> list[WorkItem]:
+def _save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: runtime.StepLog,
+                   open_items: list[WorkItem] | None) -> list[WorkItem]:
     # Everything is set on the objects first and written in one flush: one UPDATE of the instance row.
     now = utcnow()
     ready = runtime.ready_user_tasks(wf)
     timers = runtime.waiting_timers(wf)
     schedule_timer_job(session, inst, timers)
-    new_items = sync_work_items(session, inst, ready, now, flush=False)
+    new_items, closed_ids = _sync(session, inst, ready, now, open_items)
     inst.state = runtime.dump(wf)
     inst.updated_at = now
     inst.error_message = None
@@ -132,7 +150,7 @@ def _save_progress(session: Session, inst: Instance, wf: Any, actor: str, log: r
     session.flush()
     from . import sla  # notifications and reminder/escalation jobs, in this same transaction
 
-    sla.after_save(session, inst, new_items, ready)
+    sla.after_save(session, inst, new_items, ready, closed_ids)
     return new_items
 
 
@@ -143,14 +161,27 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
 
 def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyTask],
                     now: dt.datetime, *, flush: bool = True) -> list[WorkItem]:
-    """Make the open work items match the READY user tasks exactly."""
-    open_items = {w.task_id: w for w in session.execute(select(WorkItem).where(
-        WorkItem.instance_id == inst.id, WorkItem.status == "open")).scalars()}
+    """Make the open work items match the READY user tasks exactly; returns the items it created."""
+    created, _ = _sync(session, inst, ready, now, None)
+    if flush:
+        session.flush()
+    return created
+
+
+def _sync(session: Session, inst: Instance, ready: list[runtime.ReadyTask], now: dt.datetime,
+          open_rows: list[WorkItem] | None) -> tuple[list[WorkItem], list[int]]:
+    """The work of ``sync_work_items``; ``open_rows`` None reads the open items. Returns the created items
+    and the ids of the items closed in this transaction (completed by the caller, or cancelled here)."""
+    if open_rows is None:
+        open_rows = list(session.execute(select(WorkItem).where(
+            WorkItem.instance_id == inst.id, WorkItem.status == "open")).scalars())
+    open_items = {w.task_id: w for w in open_rows}
     ready_ids = {t.task_id for t in ready}
     for task_id, item in open_items.items():
         if task_id not in ready_ids and item.status == "open":  # not the item being completed right now
             item.status = "cancelled"
-    force = get_pinned(session, Force, inst.force_code)
+    closed = [w.id for w in open_rows if w.status != "open"]
+    force = known_force(session, inst.force_code)
     closures = tuple((force.params or {}).get("closure_days", ())) if force is not None else ()
     created = []
     for t in ready:
@@ -168,9 +199,7 @@ def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyT
                         status="open", needs_reassignment=r.needs_reassignment)
         session.add(item)
         created.append(item)
-    if flush:
-        session.flush()
-    return created
+    return created, closed
 
 
 def due_at(props: dict[str, str], now: dt.datetime, closures: tuple[str, ...] = ()) -> dt.datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from . import catalog, jobs
 from .calendar import utcnow
-from .db import get_pinned
-from .models import Force, Instance, Notification, OutboxEmail, User, WorkItem
+from .models import Instance, Notification, OutboxEmail, User, WorkItem
+from .org.forces import known_force
 from .org.roles import holders_query
 
 EVENTS = ("new_item", "reminder", "escalation", "outcome")
@@ -164,12 +164,15 @@ def format_time(when: dt.datetime | None) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
-def item_values(session: Session, item: WorkItem, inst: Instance) -> dict[str, Any]:
-    """Placeholder values describing a work item and its request."""
+def item_values(session: Session, item: WorkItem, inst: Instance,
+                known: Mapping[int, Contact] | None = None) -> dict[str, Any]:
+    """Placeholder values describing a work item and its request (``known`` contacts save a query)."""
     holder_id = item.assignee_id or item.candidate_user_id
-    people = {c.id: c for c in contacts(session, [inst.started_by_id] + ([holder_id] if holder_id else []))}
+    wanted = [inst.started_by_id] + ([holder_id] if holder_id else [])
+    people = dict(known) if known is not None and all(i in known for i in wanted) else \
+        {c.id: c for c in contacts(session, wanted)}
     requester, holder = people.get(inst.started_by_id), people.get(holder_id) if holder_id else None
-    force = get_pinned(session, Force, inst.force_code)
+    force = known_force(session, inst.force_code)
     return {"task_title": item.title, "process_title": inst.title, "reference": inst.reference,
             "requester_name": requester.full_name if requester else "", "due": format_time(item.due_at),
             "holder_name": holder.full_name if holder else (item.candidate_role or "unassigned"),
@@ -178,7 +181,7 @@ def item_values(session: Session, item: WorkItem, inst: Instance) -> dict[str, A
 
 def instance_values(session: Session, inst: Instance) -> dict[str, Any]:
     """Placeholder values describing a request and its outcome."""
-    force = get_pinned(session, Force, inst.force_code)
+    force = known_force(session, inst.force_code)
     outcome = (inst.data_summary or {}).get("outcome") or inst.status
     return {"process_title": inst.title, "reference": inst.reference, "outcome": outcome,
             "force_name": force.name if force else inst.force_code, "force_code": inst.force_code}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from .models import Delegation, RoleGrant, User, WorkItem
@@ -46,11 +46,15 @@ def forces_of(user: User) -> set[str]:
     return {user.force_code} | {g.force_code for g in user.roles}
 
 
+def delegators_query(user: User, on: dt.date) -> Select[tuple[int]]:
+    """A subquery of the users whose work goes to ``user`` on ``on`` (out-of-office delegation)."""
+    return select(Delegation.user_id).where(Delegation.delegate_id == user.id, Delegation.starts_on <= on,
+                                            Delegation.ends_on >= on)
+
+
 def delegators_of(session: Session, user: User, on: dt.date) -> list[int]:
     """Users whose work goes to ``user`` today (out-of-office delegation)."""
-    return list(session.execute(
-        select(Delegation.user_id).where(Delegation.delegate_id == user.id, Delegation.starts_on <= on,
-                                         Delegation.ends_on >= on)).scalars())
+    return list(session.execute(delegators_query(user, on)).scalars())
 
 
 def can_act(session: Session, user: User, item: WorkItem, on: dt.date) -> bool:

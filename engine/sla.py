@@ -7,8 +7,9 @@ Overdue is not stored: inboxes and dashboards compare ``WorkItem.due_at`` with n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from sqlalchemy import select
+from collections.abc import Collection, Mapping, Sequence
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit, jobs, notify, runtime
@@ -21,18 +22,24 @@ FALLBACK_ROLE = "force_manager"  # who hears about a breach when nobody has a li
 
 
 def after_save(session: Session, inst: Instance, new_items: Sequence[WorkItem],
-               ready: Sequence[runtime.ReadyTask]) -> None:
-    """Notify and schedule SLA jobs for ``new_items``; cancel SLA jobs of items no longer open; notify the
-    requester when the instance has just completed. ``ready`` are the runtime's ReadyTasks (properties)."""
+               ready: Sequence[runtime.ReadyTask], closed_ids: Collection[int] | None = None) -> None:
+    """Notify and schedule SLA jobs for ``new_items``; cancel the SLA jobs of items closed by this save
+    (``closed_ids``; None: of every item no longer open); notify the requester when the instance has just
+    completed. ``ready`` are the runtime's ReadyTasks (properties)."""
     now = utcnow()
     props = {t.task_id: dict(t.properties) for t in ready}
-    for item in new_items:
-        notify.send(session, event="new_item", force=inst.force_code, recipients=holders(session, item),
-                    values=notify.item_values(session, item, inst), link=notify.item_link(item))
+    holder_ids = [item.assignee_id or item.candidate_user_id for item in new_items]
+    wanted = [i for i in (inst.started_by_id, *holder_ids) if i is not None] \
+        if new_items or inst.status == "completed" else []
+    people = {c.id: c for c in notify.contacts(session, wanted)}  # one narrow query for the whole save
+    for item, holder_id in zip(new_items, holder_ids):
+        notify.send(session, event="new_item", force=inst.force_code,
+                    recipients=holders(session, item, people),
+                    values=notify.item_values(session, item, inst, people), link=notify.item_link(item))
         schedule(session, inst, item, props.get(item.task_id, {}), now)
-    _cancel_stale(session, inst)
+    _cancel_stale(session, inst, closed_ids)
     if inst.status == "completed":
-        requester = session.get(User, inst.started_by_id)
+        requester = people.get(inst.started_by_id)
         notify.send(session, event="outcome", force=inst.force_code,
                     recipients=[requester] if requester else [], values=notify.instance_values(session, inst),
                     link=notify.instance_link(inst))
@@ -69,7 +76,16 @@ def _one_working_day_before(due: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, local.time(), LONDON).astimezone(dt.timezone.utc)
 
 
-def _cancel_stale(session: Session, inst: Instance) -> None:
+def _cancel_stale(session: Session, inst: Instance, closed_ids: Collection[int] | None) -> None:
+    if closed_ids is not None:  # the items this save closed: one UPDATE, nothing read
+        if closed_ids:
+            # No SLA job of this instance is loaded in the session (handlers get a jobs.Claimed copy, and
+            # the jobs of this save's new items are not yet written), so there is nothing to synchronise.
+            session.execute(update(Job).where(
+                Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS), Job.status == "pending",
+                Job.payload["work_item_id"].as_integer().in_(list(closed_ids))).values(status="cancelled")
+                .execution_options(synchronize_session=False))
+        return
     pending = session.execute(select(Job).where(Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS),
                                                 Job.status == "pending")).scalars().all()
     if not pending:
@@ -81,10 +97,14 @@ def _cancel_stale(session: Session, inst: Instance) -> None:
             job.status = "cancelled"
 
 
-def holders(session: Session, item: WorkItem) -> list[notify.Contact]:
-    """Who should hear about an item: its assignee, else its named candidate, else its role's holders."""
+def holders(session: Session, item: WorkItem,
+            known: Mapping[int, notify.Contact] | None = None) -> list[notify.Contact]:
+    """Who should hear about an item: its assignee, else its named candidate, else its role's holders.
+    ``known`` contacts (by user id) are used without a query."""
     person = item.assignee_id or item.candidate_user_id
     if person is not None:
+        if known is not None and person in known:
+            return [known[person]]
         return notify.contacts(session, [person])
     return notify.role_contacts(session, item.force_code, item.candidate_role) if item.candidate_role else []
 

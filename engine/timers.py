@@ -241,7 +241,7 @@ def start_scheduled(session: Session, force: str, process_key: str, run_as: User
                        "resolution": bundle.trace})
     steps = runtime.StepLog()
     runtime.run(wf, steps)
-    instances.save_progress(session, inst, wf, "scheduler", steps)
+    instances.save_progress(session, inst, wf, "scheduler", steps, new_instance=True)
     return inst
 
 

@@ -64,14 +64,14 @@ def verify(session: Session, token: str | None, *, now: dt.datetime | None = Non
     if not token or len(token) > 200:
         raise TokenError(INVALID)
     digest = token_hash(token)
-    found = session.execute(  # one round trip: token, user with roles, force
-        select(ApiToken, User, Force.active).join(User, User.id == ApiToken.user_id)
-        .join(Force, Force.code == User.force_code).where(ApiToken.token_hash == digest)
-        .options(joinedload(User.roles))).unique().first()
-    if found is None or not hmac.compare_digest(found[0].token_hash, digest):
+    found = session.execute(  # one round trip: the token's state, the user with roles, the force's state
+        select(ApiToken.token_hash, ApiToken.revoked_at, ApiToken.expires_at, User, Force.active)
+        .join(User, User.id == ApiToken.user_id).join(Force, Force.code == User.force_code)
+        .where(ApiToken.token_hash == digest).options(joinedload(User.roles))).unique().first()
+    if found is None or not hmac.compare_digest(found.token_hash, digest):
         raise TokenError(INVALID)
-    row, user, force_active = found
-    if row.revoked_at is not None or row.expires_at <= (now or utcnow()):
+    _, revoked_at, expires_at, user, force_active = found
+    if revoked_at is not None or expires_at <= (now or utcnow()):
         raise TokenError("This API token has expired or was revoked. "
                          "Get a new one from POST /api/v1/auth/token.")
     if not user.active or not force_active:

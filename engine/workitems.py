@@ -19,7 +19,7 @@ from .errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundE
 from .forms import validate_data
 from .instances import fail, save_progress
 from .models import Instance, RoleGrant, User, WorkItem
-from .routing import can_act, delegators_of, forces_of, roles_in
+from .routing import can_act, delegators_of, delegators_query, forces_of, roles_in
 
 SORTS = {"due": (WorkItem.due_at.is_(None), WorkItem.due_at), "priority": (WorkItem.priority, WorkItem.created_at),
          "age": (WorkItem.created_at,)}
@@ -39,9 +39,10 @@ def inbox(session: Session, *, user: User, flt: InboxFilter = InboxFilter(), now
           limit: int = 500) -> list[WorkItem]:
     """Open work items for ``user``: assigned to them (or their delegators) and claimable by their roles."""
     now = now or utcnow()
-    people = [user.id, *delegators_of(session, user, now.date())]
-    mine = or_(WorkItem.assignee_id.in_(people),
-               and_(WorkItem.assignee_id.is_(None), WorkItem.candidate_user_id.in_(people)))
+    delegators = delegators_query(user, now.date())  # a subquery: no round trip of its own
+    mine = or_(WorkItem.assignee_id == user.id, WorkItem.assignee_id.in_(delegators),
+               and_(WorkItem.assignee_id.is_(None),
+                    or_(WorkItem.candidate_user_id == user.id, WorkItem.candidate_user_id.in_(delegators))))
     role_pairs = [(g.force_code, g.role) for g in user.roles]
     group = and_(WorkItem.assignee_id.is_(None), WorkItem.candidate_user_id.is_(None),
                  or_(false(), *[and_(WorkItem.force_code == f, WorkItem.candidate_role == r)
@@ -187,7 +188,8 @@ def complete(session: Session, *, user: User, item_id: int, data: dict[str, Any]
     schema = form_for(session, item)
     if schema is not None:
         validate_data(schema, data)
-    _check_segregation(session, user, item, inst)
+    items = list(session.execute(select(WorkItem).where(WorkItem.instance_id == inst.id)).scalars())
+    _check_segregation(session, user, item, inst, items)
     parsed = catalog.parsed_for_trace(session, inst.process_key, inst.bundle)
     wf = runtime.load(parsed, inst.state)
     if on_loaded is not None:
@@ -207,20 +209,23 @@ def complete(session: Session, *, user: User, item_id: int, data: dict[str, Any]
     item.draft = None
     audit.record(session, instance=inst, actor=user.username, action="work_item_completed", task_name=item.task_name,
                  work_item_id=item.id, data={"data": data, "title": item.title})
-    next_items = save_progress(session, inst, wf, user.username, log)
+    # The item row is locked and the instance row is version-checked, so no rival command can add or close
+    # items of this instance before we commit: the items read above are still the open ones.
+    next_items = save_progress(session, inst, wf, user.username, log,
+                               open_items=[w for w in items if w.status == "open" or w is item])
     session.flush()
     return Completion(inst, item, next_items)
 
 
-def _check_segregation(session: Session, user: User, item: WorkItem, inst: Instance) -> None:
+def _check_segregation(session: Session, user: User, item: WorkItem, inst: Instance,
+                       items: list[WorkItem]) -> None:
     if not item.is_approval:
         return
     reason = None
     if inst.started_by_id == user.id:
         reason = "You cannot approve your own request (segregation of duties)."
-    elif session.execute(select(WorkItem.id).where(
-            WorkItem.instance_id == inst.id, WorkItem.is_approval.is_(True), WorkItem.status == "completed",
-            WorkItem.completed_by_id == user.id, WorkItem.id != item.id)).first():
+    elif any(w.is_approval and w.status == "completed" and w.completed_by_id == user.id and w.id != item.id
+             for w in items):
         reason = "You have already approved a step of this request; a second approval must come from someone else."
     if reason:
         audit.record(session, instance=inst, actor=user.username, action="segregation_refused",

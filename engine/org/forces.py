@@ -28,14 +28,36 @@ def list_forces(session: Session) -> list[Force]:
     return list(session.scalars(select(Force).order_by(Force.code)))
 
 
+def known_force(session: Session, code: str) -> Force | None:
+    """The force ``code`` or None, from one read of the whole (small) forces table per session.
+
+    A command walks the override chain and reads force settings several times (resolution, due dates,
+    notification templates); reading every force once is one statement instead of one per lookup.
+    A force added in this session after that read is fetched on its own."""
+    forces: dict[str, Force] | None = session.info.get(_FORCES_KEY)
+    if forces is None:
+        forces = {f.code: f for f in session.scalars(select(Force))}
+        session.info[_FORCES_KEY] = forces
+    if code not in forces:
+        found = get_pinned(session, Force, code)
+        if found is None:
+            return None
+        forces[code] = found
+    return forces[code]
+
+
+_FORCES_KEY = "muster_forces"
+
+
 def force_chain(session: Session, code: str) -> list[str]:
     """``[code, parent, grandparent, …]``: the override resolution chain, nearest first."""
     chain: list[str] = []
-    force: Force | None = get_force(session, code)
+    force: Force | None = known_force(session, code) if isinstance(code, str) else None
+    if force is None:
+        raise NotFoundError(f"There is no force {code!r}.", details={"force": code})
     while force is not None and force.code not in chain and len(chain) < MAX_CHAIN:
         chain.append(force.code)
-        # pinned: the chain is walked several times per command (resolution, notification templates)
-        force = get_pinned(session, Force, force.parent_code) if force.parent_code else None
+        force = known_force(session, force.parent_code) if force.parent_code else None
     return chain
 
 

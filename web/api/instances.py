@@ -32,11 +32,10 @@ def start_instance() -> Response:
     """Start ``process`` with the start form ``data`` and run it to its first wait state."""
     def act(session: Session, user: User) -> tuple[dict[str, object], int]:
         payload = load_body(schemas.StartRequest())
-        inst = instances.start_instance(session, user=user, process_key=payload["process"],
-                                        data=payload["data"], business_key=payload.get("business_key"))
-        view = instances.view_instance(session, user=user, instance_id=inst.id)
+        started = instances.start(session, user=user, process_key=payload["process"],
+                                  data=payload["data"], business_key=payload.get("business_key"))
         names = shapes.usernames(session, user)
-        return dump(schemas.Instance(), shapes.instance(view.instance, view.open_items, names)), 201
+        return dump(schemas.Instance(), shapes.instance(started.instance, started.open_items, names)), 201
 
     return run_once(act)
 
