@@ -57,6 +57,27 @@ def test_force_override_of_a_decision_wins_for_that_force_only(world: World) -> 
     assert [i.title for i in result.next_items] == ["Confirm the budget"]
 
 
+def test_a_resolved_bundle_is_not_reused_once_any_part_of_it_has_a_newer_version(world: World) -> None:
+    def resolved(force: str) -> dict[tuple[str, str], tuple[str, int]]:
+        with unit_of_work(world.factory) as s:
+            return {(t["kind"], t["key"]): (t["scope"], t["version"]) for t in bundle_for(s, force, "approval3").trace}
+
+    first = resolved("CHES")  # resolved and cached
+    assert first[("decision", "approval3_route")] == ("common", 1)
+    assert resolved("CHES") == first  # the cached bundle, still current
+    world.deploy([text_file("approval3_route.dmn", DMN.replace("&gt;= 50000", "&gt;= 100"))], "NTHN")
+    assert resolved("CHES") == first, "another force's override changed Cheshire's bundle"
+    assert resolved("NTHN")[("decision", "approval3_route")] == ("NTHN", 1)
+    form = (FIXTURES / "forms" / "approval3_payment.json").read_text().replace("Paid on", "Date paid")
+    world.deploy([text_file("approval3_payment.json", form)], "CHES")  # a part deep in the bundle
+    assert resolved("CHES")[("form", "approval3_payment")] == ("CHES", 1)
+    world.deploy([text_file("approval3_route.dmn", DMN.replace("&gt;= 50000", "&gt;= 60000"))])
+    assert resolved("CHES")[("decision", "approval3_route")] == ("common", 2)
+    start(world, amount=55000)  # the new common rule (>= 60000) applies: no budget step
+    result = complete(world, "sgt", only_item(world, "sgt"), {"decision": "approve"})
+    assert [i.title for i in result.next_items] == ["Check and pay"]
+
+
 def test_nearest_scope_wins_along_the_parent_chain(world: World) -> None:
     world.deploy([text_file("process.bpmn", PROCESS.replace("Approve the request", "Shared approval"))], "MFSS")
     world.deploy([text_file("process.bpmn", PROCESS.replace("Approve the request", "Cheshire approval"))], "CHES")
