@@ -79,12 +79,12 @@ def _one_working_day_before(due: dt.datetime) -> dt.datetime:
 def _cancel_stale(session: Session, inst: Instance, closed_ids: Collection[int] | None) -> None:
     if closed_ids is not None:  # the items this save closed: one UPDATE, nothing read
         if closed_ids:
-            # No SLA job of this instance is loaded in the session (handlers get a jobs.Claimed copy, and
-            # the jobs of this save's new items are not yet written), so there is nothing to synchronise.
-            session.execute(update(Job).where(
-                Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS), Job.status == "pending",
-                Job.payload["work_item_id"].as_integer().in_(list(closed_ids))).values(status="cancelled")
-                .execution_options(synchronize_session=False))
+            # A Core UPDATE of the table: no SLA job of this instance is loaded in the session (handlers get
+            # a jobs.Claimed copy; this save's new jobs are not written yet), so there is nothing to sync.
+            jobs_table = Job.__table__.c
+            session.execute(update(Job.__table__).where(
+                jobs_table.instance_id == inst.id, jobs_table.kind.in_(SLA_KINDS), jobs_table.status == "pending",
+                jobs_table.payload["work_item_id"].as_integer().in_(list(closed_ids))).values(status="cancelled"))
         return
     pending = session.execute(select(Job).where(Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS),
                                                 Job.status == "pending")).scalars().all()

@@ -71,6 +71,19 @@ def _open_item(session: Session, user: User, item_id: int) -> WorkItem:
     # The row lock makes a rival command on the same item wait for ours to commit and then see its outcome
     # (PostgreSQL, READ COMMITTED); SQLite already serialises writers with BEGIN IMMEDIATE.
     item = session.get(WorkItem, item_id, with_for_update=True, populate_existing=True)
+    return _check_open(session, user, item)
+
+
+def _open_item_and_instance(session: Session, user: User, item_id: int) -> tuple[WorkItem, Instance]:
+    """``_open_item``, reading the item's instance in the same statement (one round trip, not two)."""
+    found = session.execute(
+        select(WorkItem, Instance).join(Instance, Instance.id == WorkItem.instance_id)
+        .where(WorkItem.id == item_id).with_for_update(of=WorkItem)
+        .execution_options(populate_existing=True)).first()
+    return _check_open(session, user, found[0] if found else None), found[1]  # type: ignore[index]
+
+
+def _check_open(session: Session, user: User, item: WorkItem | None) -> WorkItem:
     if item is None or item.force_code not in forces_of(user):
         raise NotFoundError("No such work item.")
     if item.status != "open":
@@ -174,12 +187,10 @@ def complete(session: Session, *, user: User, item_id: int, data: dict[str, Any]
     WorkflowRunError (a later step failed; the instance is put in error and the item stays open).
     ``on_loaded`` is a test hook called after everything is loaded and checked, before any write.
     """
-    item = _open_item(session, user, item_id)
+    item, inst = _open_item_and_instance(session, user, item_id)
     if item.assignee_id not in (None, user.id) and item.assignee_id not in delegators_of(
             session, user, utcnow().date()):
         raise ConflictError("Someone else has claimed this item.")
-    inst = session.get(Instance, item.instance_id)
-    assert inst is not None
     if inst.status not in ("waiting", "running"):
         raise ConflictError(f"This request is {inst.status}; the item can no longer be completed.")
     if not isinstance(data, dict):

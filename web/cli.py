@@ -350,6 +350,10 @@ def _serve(host: str, port: int, processes: int, threads: int, job_worker: _JobW
                 "proc_name": "muster", "loglevel": "warning",
                 "forwarded_allow_ips": "",  # proxies are the app's business (MUSTER_PROXY_FIX), in one place
                 "control_socket_disable": True,
+                # API clients reuse connections; gunicorn's 2 s default closes them between calls, and a
+                # request sent as the server closes its connection is lost. Idle connections wait in the
+                # poller, not in a thread, so a longer keep-alive costs no worker.
+                "keepalive": 75,
                 "when_ready": when_ready, "post_worker_init": post_worker_init,
             }
             if os.path.isdir("/dev/shm"):

@@ -33,14 +33,14 @@ def register(bp: Blueprint) -> None:
            responses={201: schemas.Token}, errors=(400, 401, 422, 429), public=True)
 def issue_token() -> Response | tuple[Response | str, int]:
     """Exchange a username and password for a bearer token (failures count towards the sign-in lock)."""
-    payload = load_body(schemas.TokenRequest())
+    payload = load_body(schemas.TokenRequest)
     with unit_of_work() as session:
         try:
             user = org.authenticate(session, payload["username"], payload["password"], utcnow())
         except NotAllowedError as exc:
             return _refused(exc)
         issued = tokens.issue(session, user, lifetime=_lifetime())
-    return json_response(dump(schemas.Token(), issued), 201, {"Cache-Control": "no-store"})
+    return json_response(dump(schemas.Token, issued), 201, {"Cache-Control": "no-store"})
 
 
 def _refused(exc: NotAllowedError) -> tuple[Response | str, int]:

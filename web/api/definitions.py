@@ -36,7 +36,7 @@ def list_processes() -> Response:
     """The startable processes of the caller's force."""
     with authenticated(read_only=True) as (session, user):
         rows = catalog.startable_processes(session, user.force_code)
-    return json_response(dump(schemas.ProcessList(), {"items": rows}))
+    return json_response(dump(schemas.ProcessList, {"items": rows}))
 
 
 @operation(summary="Deployed definition versions in scopes the caller's forces resolve through",
@@ -46,7 +46,7 @@ def list_definitions() -> Response:
     with authenticated(read_only=True) as (session, user):
         scopes = {scope for force in forces_of(user) for scope in catalog.force_chain(session, force)}
         rows = [d for d in catalog.list_definitions(session) if d.scope in scopes]
-        body = dump(schemas.DefinitionList(), {"items": rows})
+        body = dump(schemas.DefinitionList, {"items": rows})
     return json_response(body)
 
 
@@ -59,12 +59,12 @@ def list_definitions() -> Response:
 def deploy_definitions() -> Response:
     """Deploy the uploaded files into 'common' or a force's scope."""
     def act(session: Session, user: User) -> tuple[Any, int]:
-        form = load_form(schemas.DeployForm())
+        form = load_form(schemas.DeployForm)
         files = uploaded_files()
         scope = form.get("force") or catalog.COMMON
         check_can_deploy(session, user, scope)
         items = deploy(session, files, scope, deployed_by=user.username)
-        return dump(schemas.Deployment(), {"deployed": items}), 201
+        return dump(schemas.Deployment, {"deployed": items}), 201
 
     return run_once(act)
 

@@ -31,11 +31,11 @@ def register(bp: Blueprint) -> None:
 def start_instance() -> Response:
     """Start ``process`` with the start form ``data`` and run it to its first wait state."""
     def act(session: Session, user: User) -> tuple[dict[str, object], int]:
-        payload = load_body(schemas.StartRequest())
+        payload = load_body(schemas.StartRequest)
         started = instances.start(session, user=user, process_key=payload["process"],
                                   data=payload["data"], business_key=payload.get("business_key"))
         names = shapes.usernames(session, user)
-        return dump(schemas.Instance(), shapes.instance(started.instance, started.open_items, names)), 201
+        return dump(schemas.Instance, shapes.instance(started.instance, started.open_items, names)), 201
 
     return run_once(act)
 
@@ -45,10 +45,10 @@ def start_instance() -> Response:
 def list_instances() -> Response:
     """Instances the caller started (``mine=1``, the default and the only listing offered)."""
     with authenticated(read_only=True) as (session, user):
-        load_query(schemas.InstanceQuery())
+        load_query(schemas.InstanceQuery)
         rows = instances.list_my_instances(session, user=user)
         items = [shapes.instance_summary(i) for i in rows]
-    return json_response(dump(schemas.InstanceList(), {"items": items}))
+    return json_response(dump(schemas.InstanceList, {"items": items}))
 
 
 @operation(summary="One instance: status, version, requester, open work items, resolution trace",
@@ -58,7 +58,7 @@ def get_instance(instance_id: int) -> Response:
     with authenticated(read_only=True) as (session, user):
         view = instances.view_instance(session, user=user, instance_id=instance_id)
         body = shapes.instance(view.instance, view.open_items, shapes.usernames(session, user))
-    return json_response(dump(schemas.Instance(), body))
+    return json_response(dump(schemas.Instance, body))
 
 
 @operation(summary="The audit events of one instance, in order", tag="instances",
@@ -68,4 +68,4 @@ def get_history(instance_id: int) -> Response:
     with authenticated(read_only=True) as (session, user):
         inst = instances.get_instance(session, user=user, instance_id=instance_id)
         events = [shapes.audit_event(e) for e in audit.history(session, inst.id)]
-    return json_response(dump(schemas.History(), {"items": events}))
+    return json_response(dump(schemas.History, {"items": events}))

@@ -35,12 +35,12 @@ def register(bp: Blueprint) -> None:
 def list_tasks() -> Response:
     """The caller's inbox, filtered and sorted as asked."""
     with authenticated(read_only=True) as (session, user):
-        query = load_query(schemas.TaskQuery())
+        query = load_query(schemas.TaskQuery)
         flt = workitems.InboxFilter(scope=query["scope"], process=query.get("process"),
                                     due=query.get("due"), sort=query["sort"])
         names = shapes.usernames(session, user)
         items = [shapes.work_item(w, names) for w in workitems.inbox(session, user=user, flt=flt)]
-    return json_response(dump(schemas.WorkItemList(), {"items": items}))
+    return json_response(dump(schemas.WorkItemList, {"items": items}))
 
 
 @operation(summary="One work item, with the JSON Schema of its form", tag="tasks",
@@ -51,7 +51,7 @@ def get_task(item_id: int) -> Response:
         item = workitems.get_work_item(session, user=user, item_id=item_id)
         body = {**shapes.work_item(item, shapes.usernames(session, user)),
                 "form": workitems.form_for(session, item), "draft": item.draft}
-    return json_response(dump(schemas.WorkItemDetail(), body))
+    return json_response(dump(schemas.WorkItemDetail, body))
 
 
 @operation(summary="Claim a group work item", tag="tasks", responses={200: schemas.WorkItem},
@@ -71,7 +71,7 @@ def unclaim_task(item_id: int) -> Response:
 def _item_action(use_case: Callable[..., WorkItem], item_id: int) -> Action:
     def act(session: Session, user: User) -> tuple[Any, int]:
         item = use_case(session, user=user, item_id=item_id)
-        return dump(schemas.WorkItem(), shapes.work_item(item, shapes.usernames(session, user))), 200
+        return dump(schemas.WorkItem, shapes.work_item(item, shapes.usernames(session, user))), 200
 
     return act
 
@@ -85,11 +85,11 @@ def _item_action(use_case: Callable[..., WorkItem], item_id: int) -> Action:
 def complete_task(item_id: int) -> Response:
     """Complete the item and return the instance's new status and its next work items."""
     def act(session: Session, user: User) -> tuple[Any, int]:
-        payload = load_body(schemas.CompleteRequest())
+        payload = load_body(schemas.CompleteRequest)
         done = workitems.complete(session, user=user, item_id=item_id, data=payload["data"])
         names = shapes.usernames(session, user)
         body = {"instance": done.instance, "item": shapes.work_item(done.item, names),
                 "next_items": [shapes.work_item(w, names) for w in done.next_items]}
-        return dump(schemas.CompletionResult(), body), 200
+        return dump(schemas.CompletionResult, body), 200
 
     return run_once(act)
