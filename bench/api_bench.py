@@ -11,6 +11,8 @@ load generator and PostgreSQL; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import signal
 import socket
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import text
@@ -132,22 +135,47 @@ def _wait_until_up(base: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 class Client:
-    """One API client (a thread) playing four people; records the latency of every call by type."""
+    """One API client (a thread) playing four people; records the latency of every call by type.
+
+    It speaks HTTP/1.1 with keep-alive through ``http.client`` rather than ``requests``: the load generator
+    shares the machine's cores with the server and PostgreSQL, and ``requests`` costs several times more
+    CPU per call. A GET is retried once on a fresh connection if the server closed an idle one."""
 
     def __init__(self, base: str, index: int, timings: dict[str, list[float]], errors: Counter[str]) -> None:
         self.base, self.index, self.timings, self.errors = base, index, timings, errors
-        self.http = requests.Session()
+        parts = urlsplit(base)
+        self.host, self.port, self.prefix = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
         self.tokens: dict[str, str] = {}
 
+    def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, self.prefix + path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                if method != "GET" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def call(self, kind: str, method: str, path: str, who: str | None, body: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        headers = {"Accept": "application/json"}
+        if who:
+            headers["Authorization"] = f"Bearer {self.tokens[who]}"
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
         started = time.perf_counter()
-        r = self.http.request(method, self.base + path, json=body, headers=headers, timeout=120)
+        status, raw = self._send(method, path, payload, headers)
         self.timings[kind].append((time.perf_counter() - started) * 1000)
-        if r.status_code >= 300:
-            self.errors[f"{kind} {r.status_code}"] += 1
-            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
-        return r.json()
+        if status >= 300:
+            self.errors[f"{kind} {status}"] += 1
+            raise RuntimeError(f"{method} {path}: {status} {raw[:300]!r}")
+        return json.loads(raw)
 
     def sign_in(self) -> None:
         for role in ("req", "mgr", "bh", "ap"):
@@ -269,6 +297,50 @@ def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> di
             "calls": calls, "cpu": cpu, "timings": dict(timings), "errors": dict(errors)}
 
 
+FLOORS = [  # (label, path, signed in): the cheapest calls, to show what a call costs before any workflow work
+    ("refused without a token (401; no database)", "/tasks", False),
+    ("GET /instances?mine=1 (token check + one indexed query, empty list)", "/instances?mine=1", True),
+]
+
+
+def floor(bases: list[str], clients: int, seconds: float, pids: list[int]) -> None:
+    """Drive each of the cheapest calls from ``clients`` threads for ``seconds``; print calls/s and CPU per
+    call. These bound what any mix of heavier calls can reach on this machine."""
+    for label, path, signed_in in FLOORS:
+        timings: dict[str, list[float]] = defaultdict(list)
+        errors: Counter[str] = Counter()
+        workers = [Client(bases[c % len(bases)], c, timings, errors) for c in range(clients)]
+        if signed_in:
+            for w in workers:
+                w.sign_in()
+        stop = time.perf_counter() + seconds
+
+        def run(w: Client) -> None:
+            who = f"mgr{w.index}" if signed_in else None  # managers start nothing: their list stays empty
+            while time.perf_counter() < stop:
+                try:
+                    w.call("floor", "GET", path, who)
+                except RuntimeError:
+                    pass  # the 401 is the answer being measured; other statuses are counted in errors
+        meter = CpuMeter(pids)
+        cpu_before = meter.snapshot()
+        started = time.perf_counter()
+        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        cpu = meter.spent(cpu_before, meter.snapshot())
+        calls = len(timings["floor"])
+        ms = {k: 1000 * v / max(calls, 1) for k, v in cpu.items()}
+        unexpected = {k: v for k, v in errors.items() if not (k == "floor 401" and not signed_in)}
+        print(f"\nfloor, {clients} client(s): {label}: {calls / elapsed:.0f} calls/s; CPU per call: server "
+              f"{ms['server']:.2f} ms + load generator {ms['bench']:.2f} ms + PostgreSQL {ms['postgres']:.2f} ms"
+              f" = {sum(ms.values()):.2f} ms; p50 {pct(timings['floor'], 50):.1f} ms"
+              + (f"; errors {unexpected}" if unexpected else ""))
+
+
 def report(result: dict[str, Any]) -> None:
     print(f"\n{result['servers']} server(s), {result['clients']} client(s): "
           f"{result['instances']} instances in {result['seconds']:.1f} s = "
@@ -343,6 +415,8 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=1,
                     help="server processes per `muster run` (its --processes; default 1)")
     ap.add_argument("--py-spy", type=Path, default=None, help="profile the (first) server into this raw file")
+    ap.add_argument("--floor", type=float, default=0, metavar="SECONDS",
+                    help="also drive the cheapest calls (a 401; a token check plus one query) for SECONDS each")
     args = ap.parse_args()
     runs = [int(c) for c in args.clients.split(",")]
     if not 0 < args.instances <= 5000 or not all(0 < c <= 32 for c in runs) or not 0 < args.servers <= 4 \
@@ -361,6 +435,8 @@ def main() -> None:
                 drive([base], warm_clients, min(10 * args.processes, args.instances), pids)
             for clients in runs:
                 report(drive(bases, clients, args.instances, pids))
+            if args.floor > 0:
+                floor(bases, max(runs), min(args.floor, 120), pids)
     if args.py_spy is not None and args.py_spy.exists():
         summarise_profile(args.py_spy)
 
