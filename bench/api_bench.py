@@ -2,8 +2,8 @@
 3-user-task approval (approval3): token, then per instance start, and for each of the three steps the
 approver lists their tasks and completes one; with 1 and with 8 concurrent clients.
 
-Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--servers 1] [--processes 1]
-    [--threads 8] [--py-spy OUT]
+Usage: .venv/bin/python bench/api_bench.py [--instances N] [--clients 1,8] [--servers 1] [--processes P]
+    [--threads 4] [--floor SECONDS] [--py-spy OUT]
 Creates and drops its own database (muster_api_bench) on the PostgreSQL server given by --postgres.
 Prints instances/s, calls/s, p50/p95 ms per call type and the CPU spent per instance by the servers, the
 load generator and PostgreSQL; asserts nothing.
@@ -363,17 +363,16 @@ def report(result: dict[str, Any]) -> None:
 
 
 PARTS = [  # (label, a frame marker); shares are inclusive, of the samples inside a request
-    ("engine: start_instance", "start_instance (engine/instances.py"),
-    ("engine: workitems.complete", "complete (engine/workitems.py"),
-    ("  of which instances.save_progress", "save_progress (engine/instances.py"),
+    ("engine: instances.start (POST /instances)", "start (engine/instances.py"),
+    ("  of which catalog.bundle_for", "bundle_for (engine/catalog.py"),
+    ("engine: workitems.complete (POST /tasks/{id}/complete)", "complete (engine/workitems.py"),
+    ("  of which the item lock and instance read", "_open_item_and_instance (engine/workitems.py"),
+    ("engine: instances.save_progress (start and complete)", "save_progress (engine/instances.py"),
     ("  of which sla.after_save (notifications, reminders)", "after_save (engine/sla.py"),
-    ("  of which SpiffWorkflow load/run/dump", "(SpiffWorkflow/"),
     ("  of which audit.record", "record (engine/audit.py"),
-    ("engine: catalog.bundle_for (start)", "bundle_for (engine/catalog.py"),
-    ("engine: workitems.inbox (list)", "inbox (engine/workitems.py"),
-    ("api: tokens.verify (every call)", "verify (engine/tokens.py"),
-    ("api: lock_item (complete)", "lock_item (web/api/tasks.py"),
-    ("api: view_instance (start reply)", "view_instance (engine/instances.py"),
+    ("engine: SpiffWorkflow load/run/dump (all)", "(SpiffWorkflow/"),
+    ("engine: workitems.inbox (GET /tasks)", "inbox (engine/workitems.py"),
+    ("api: tokens.verify (every call; its transaction's first statement)", "verify (engine/tokens.py"),
     ("api: marshmallow load/dump", "(marshmallow/"),
     ("api: JSON parse/encode", "(json/"),
     ("unit of work commit", "Session.commit (sqlalchemy/orm/session.py"),
@@ -406,14 +405,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--instances", type=int, default=200, help="instances per run (default 200)")
     ap.add_argument("--clients", default="1,8", help="concurrent clients per run, comma-separated")
-    ap.add_argument("--threads", type=int, default=8, help="threads per server process (default 8)")
+    ap.add_argument("--threads", type=int, default=4,
+                    help="threads per server process (default 4, as `muster run`)")
     ap.add_argument("--postgres", default=os.environ.get("MUSTER_BENCH_POSTGRES_URL",
                                                          "postgresql://postgres@127.0.0.1:5432/postgres"),
                     help="a PostgreSQL URL whose server may get a scratch database")
     ap.add_argument("--servers", type=int, default=1,
                     help="`muster run` instances (clients are spread over them; default 1)")
-    ap.add_argument("--processes", type=int, default=1,
-                    help="server processes per `muster run` (its --processes; default 1)")
+    ap.add_argument("--processes", type=int, default=min(os.cpu_count() or 1, 4),
+                    help="server processes per `muster run` (default: one per CPU up to 4, as `muster run` "
+                         "on PostgreSQL)")
     ap.add_argument("--py-spy", type=Path, default=None, help="profile the (first) server into this raw file")
     ap.add_argument("--floor", type=float, default=0, metavar="SECONDS",
                     help="also drive the cheapest calls (a 401; a token check plus one query) for SECONDS each")

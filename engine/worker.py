@@ -1,6 +1,7 @@
 """The background worker: claim due jobs, dispatch them by kind (timer, scheduled, reminder, escalation,
-send_email), commit, repeat; stop gracefully when asked. ``muster worker`` runs one in the foreground and
-``muster run`` embeds one in a daemon thread. Any number of workers may run against one database.
+send_email), commit, repeat; stop gracefully when asked. ``muster worker`` runs one in the foreground;
+``muster run`` supervises one ``muster worker`` process beside its web processes. Any number of workers
+may run against one database.
 """
 from __future__ import annotations
 
@@ -126,27 +127,3 @@ def run_once(session_factory: sessionmaker[Session], worker_id: str = "test-work
              clock: Clock = utcnow) -> int:
     """Run every due job once over (until idle); returns how many jobs were claimed. For tests and scripts."""
     return Worker(session_factory, worker_id, clock).run_until_idle()
-
-
-@dataclass
-class EmbeddedWorker:
-    """A worker running in a daemon thread of the web server process."""
-
-    thread: threading.Thread
-    stop_event: threading.Event
-
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """Ask the worker to stop after its current job and wait for it."""
-        self.stop_event.set()
-        self.thread.join(timeout)
-
-
-def start_embedded_worker(session_factory: sessionmaker[Session], poll_interval: float = 2.0,
-                          clock: Clock = utcnow) -> EmbeddedWorker:
-    """Start a worker in a daemon thread (``muster run`` does this unless ``--no-worker``)."""
-    stop = threading.Event()
-    thread = threading.Thread(target=run_worker, name="muster-worker", daemon=True,
-                              kwargs={"session_factory": session_factory, "worker_id": default_worker_id(),
-                                      "stop_event": stop, "poll_interval": poll_interval, "clock": clock})
-    thread.start()
-    return EmbeddedWorker(thread, stop)
