@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,19 @@ class CpuMeter:
                 "postgres": cpu_spent(before[2], after[2])}
 
 
+def run_clients(target: Callable[[Any], None], args: list[Any], pids: list[int]) -> tuple[float, dict[str, float]]:
+    """Run ``target(arg)`` in one thread per arg until all end; the wall seconds and the CPU spent (CpuMeter)."""
+    meter = CpuMeter(pids)
+    cpu_before = meter.snapshot()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=target, args=(a,)) for a in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, meter.spent(cpu_before, meter.snapshot())
+
+
 def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> dict[str, Any]:
     """Run ``instances`` instances split over ``clients`` threads (spread over the servers ``bases``)."""
     timings: dict[str, list[float]] = defaultdict(list)
@@ -282,16 +295,7 @@ def drive(bases: list[str], clients: int, instances: int, pids: list[int]) -> di
                 print(f"client {c}: {exc}", file=sys.stderr)
 
     before = sum(len(v) for k, v in timings.items() if k != "token")
-    meter = CpuMeter(pids)
-    cpu_before = meter.snapshot()
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - started
-    cpu = meter.spent(cpu_before, meter.snapshot())
+    seconds, cpu = run_clients(run, list(range(clients)), pids)
     calls = sum(len(v) for k, v in timings.items() if k != "token") - before
     return {"servers": len(bases), "clients": clients, "instances": sum(done), "seconds": seconds,
             "calls": calls, "cpu": cpu, "timings": dict(timings), "errors": dict(errors)}
@@ -322,16 +326,7 @@ def floor(bases: list[str], clients: int, seconds: float, pids: list[int]) -> No
                     w.call("floor", "GET", path, who)
                 except RuntimeError:
                     pass  # the 401 is the answer being measured; other statuses are counted in errors
-        meter = CpuMeter(pids)
-        cpu_before = meter.snapshot()
-        started = time.perf_counter()
-        threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        cpu = meter.spent(cpu_before, meter.snapshot())
+        elapsed, cpu = run_clients(run, workers, pids)
         calls = len(timings["floor"])
         ms = {k: 1000 * v / max(calls, 1) for k, v in cpu.items()}
         unexpected = {k: v for k, v in errors.items() if not (k == "floor 401" and not signed_in)}

@@ -159,19 +159,11 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in keys if k in data and isinstance(data[k], (str, int, float, bool))}
 
 
-def sync_work_items(session: Session, inst: Instance, ready: list[runtime.ReadyTask],
-                    now: dt.datetime, *, flush: bool = True) -> list[WorkItem]:
-    """Make the open work items match the READY user tasks exactly; returns the items it created."""
-    created, _ = _sync(session, inst, ready, now, None)
-    if flush:
-        session.flush()
-    return created
-
-
 def _sync(session: Session, inst: Instance, ready: list[runtime.ReadyTask], now: dt.datetime,
           open_rows: list[WorkItem] | None) -> tuple[list[WorkItem], list[int]]:
-    """The work of ``sync_work_items``; ``open_rows`` None reads the open items. Returns the created items
-    and the ids of the items closed in this transaction (completed by the caller, or cancelled here)."""
+    """Make the open work items match the READY user tasks exactly; ``open_rows`` are the instance's items
+    that were open when the command read them (None: read them here). Returns the created items and the ids
+    of the items closed in this transaction (completed by the caller, or cancelled here)."""
     if open_rows is None:
         open_rows = list(session.execute(select(WorkItem).where(
             WorkItem.instance_id == inst.id, WorkItem.status == "open")).scalars())
@@ -301,8 +293,13 @@ class InstanceView:
     history: list[Any]
 
 
+def open_work_items(session: Session, inst: Instance) -> list[WorkItem]:
+    """The instance's open work items."""
+    return list(session.execute(select(WorkItem).where(WorkItem.instance_id == inst.id,
+                                                       WorkItem.status == "open")).scalars())
+
+
 def view_instance(session: Session, *, user: User, instance_id: int) -> InstanceView:
+    """A visible instance with its open work items and its audit history (NotFoundError otherwise)."""
     inst = get_instance(session, user=user, instance_id=instance_id)
-    items = list(session.execute(select(WorkItem).where(WorkItem.instance_id == inst.id,
-                                                        WorkItem.status == "open")).scalars())
-    return InstanceView(inst, items, audit.history(session, inst.id))
+    return InstanceView(inst, open_work_items(session, inst), audit.history(session, inst.id))

@@ -169,7 +169,7 @@ def item_values(session: Session, item: WorkItem, inst: Instance,
     """Placeholder values describing a work item and its request (``known`` contacts save a query)."""
     holder_id = item.assignee_id or item.candidate_user_id
     wanted = [inst.started_by_id] + ([holder_id] if holder_id else [])
-    people = dict(known) if known is not None and all(i in known for i in wanted) else \
+    people: Mapping[int, Contact] = known if known is not None and all(i in known for i in wanted) else \
         {c.id: c for c in contacts(session, wanted)}
     requester, holder = people.get(inst.started_by_id), people.get(holder_id) if holder_id else None
     force = known_force(session, inst.force_code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from . import audit, jobs, notify, runtime
@@ -22,10 +22,10 @@ FALLBACK_ROLE = "force_manager"  # who hears about a breach when nobody has a li
 
 
 def after_save(session: Session, inst: Instance, new_items: Sequence[WorkItem],
-               ready: Sequence[runtime.ReadyTask], closed_ids: Collection[int] | None = None) -> None:
-    """Notify and schedule SLA jobs for ``new_items``; cancel the SLA jobs of items closed by this save
-    (``closed_ids``; None: of every item no longer open); notify the requester when the instance has just
-    completed. ``ready`` are the runtime's ReadyTasks (properties)."""
+               ready: Sequence[runtime.ReadyTask], closed_ids: Collection[int]) -> None:
+    """Notify and schedule SLA jobs for ``new_items``; cancel the SLA jobs of the items this save closed
+    (``closed_ids``); notify the requester when the instance has just completed. ``ready`` are the
+    runtime's ReadyTasks (properties)."""
     now = utcnow()
     props = {t.task_id: dict(t.properties) for t in ready}
     holder_ids = [item.assignee_id or item.candidate_user_id for item in new_items]
@@ -76,25 +76,15 @@ def _one_working_day_before(due: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(day, local.time(), LONDON).astimezone(dt.timezone.utc)
 
 
-def _cancel_stale(session: Session, inst: Instance, closed_ids: Collection[int] | None) -> None:
-    if closed_ids is not None:  # the items this save closed: one UPDATE, nothing read
-        if closed_ids:
-            # A Core UPDATE of the table: no SLA job of this instance is loaded in the session (handlers get
-            # a jobs.Claimed copy; this save's new jobs are not written yet), so there is nothing to sync.
-            jobs_table = Job.__table__.c
-            session.execute(update(Job.__table__).where(
-                jobs_table.instance_id == inst.id, jobs_table.kind.in_(SLA_KINDS), jobs_table.status == "pending",
-                jobs_table.payload["work_item_id"].as_integer().in_(list(closed_ids))).values(status="cancelled"))
+def _cancel_stale(session: Session, inst: Instance, closed_ids: Collection[int]) -> None:
+    if not closed_ids:
         return
-    pending = session.execute(select(Job).where(Job.instance_id == inst.id, Job.kind.in_(SLA_KINDS),
-                                                Job.status == "pending")).scalars().all()
-    if not pending:
-        return
-    open_ids = set(session.execute(select(WorkItem.id).where(WorkItem.instance_id == inst.id,
-                                                             WorkItem.status == "open")).scalars())
-    for job in pending:
-        if job.payload.get("work_item_id") not in open_ids:
-            job.status = "cancelled"
+    # A Core UPDATE of the table: no SLA job of this instance is loaded in the session (handlers get a
+    # jobs.Claimed copy; this save's new jobs are not written yet), so there is nothing to synchronise.
+    jobs_table = Job.__table__.c
+    session.execute(update(Job.__table__).where(
+        jobs_table.instance_id == inst.id, jobs_table.kind.in_(SLA_KINDS), jobs_table.status == "pending",
+        jobs_table.payload["work_item_id"].as_integer().in_(list(closed_ids))).values(status="cancelled"))
 
 
 def holders(session: Session, item: WorkItem,

@@ -56,8 +56,8 @@ def list_instances() -> Response:
 def get_instance(instance_id: int) -> Response:
     """An instance of a force the caller can see; 404 for anything else."""
     with authenticated(read_only=True) as (session, user):
-        view = instances.view_instance(session, user=user, instance_id=instance_id)
-        body = shapes.instance(view.instance, view.open_items, shapes.usernames(session, user))
+        inst = instances.get_instance(session, user=user, instance_id=instance_id)  # no history: not shown
+        body = shapes.instance(inst, instances.open_work_items(session, inst), shapes.usernames(session, user))
     return json_response(dump(schemas.Instance, body))
 
 
